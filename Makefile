@@ -37,5 +37,10 @@ test: venv system-deps lint
 	[ -z "$$url" ] || scripts/pg_test_server.sh stop 2>/dev/null; \
 	exit $$status
 
+# The demo boards in resources/demo (a few MB), byte-identical on every run.
+demo: venv
+	rm -rf resources/demo/boards resources/demo/recipes resources/demo/truth resources/demo/manifest.csv
+	$(BIN)/soldernet synth boards --out resources/demo --n 4 --seed 24 --size demo --quality 90
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -45,9 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Without a subcommand the desktop app starts."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMANDS.values():
@@ -69,14 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the `soldernet` command; returns the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not args_list or args_list[0].startswith("-") and args_list[0] not in {
+    if not args_list or (args_list[0].startswith("-") and args_list[0] not in {
         "-h",
         "--help",
         "--version",
         "-v",
         "-vv",
         "--verbose",
-    }:
+    }):
         args_list = ["gui", *args_list]
     args = parser.parse_args(args_list)
     if args.command is None:

@@ -60,7 +60,7 @@ class Settings:
 
     @property
     def database(self) -> str:
-        """The database URL or file path, defaulting to `inspection.db` in the data folder."""
+        """The database URL or path (default: `inspection.db` in the data folder)."""
         return self.db_url or str(self.data_dir / "inspection.db")
 
     @property

@@ -57,7 +57,7 @@ def region_of(p: float, t_lo: float, t_hi: float) -> Region:
         t_hi: at or above this the joint is a defect.
 
     Returns:
-        The region: `defect` if p >= t_hi, `non_defect` if p < t_lo, else `possible_defect`.
+        `defect` if p >= t_hi, `non_defect` if p < t_lo, else `possible_defect`.
     """
     if p >= t_hi:
         return Region.DEFECT

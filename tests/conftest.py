@@ -9,7 +9,7 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--headed", action="store_true", help="show Qt windows on a display")
+    parser.addoption("--headed", action="store_true", help="show Qt windows")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -19,7 +19,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+):
     """No test touches the real home folder: data dir and XDG dirs point into tmp."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("SOLDERNET_HOME", str(home / "soldernet"))

@@ -9,7 +9,7 @@ from app.cli import EXIT_USAGE
 
 
 def not_yet_available(what: str, issue: str) -> object:
-    """Return a handler that says plainly the subcommand is not built yet and exits 2."""
+    """Return a handler saying the subcommand is not built yet; it exits 2."""
 
     def handler(args: argparse.Namespace) -> int:
         print(

@@ -15,6 +15,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the Qt application (PySide6 is imported only here)."""
-    from app.gui_main import run_gui  # noqa: PLC0415 - keep Qt out of headless commands
+    from app.gui_main import run_gui
 
     return run_gui(args)

@@ -9,7 +9,7 @@ from app.commands._pending import not_yet_available
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `inspect` subcommand."""
-    p = sub.add_parser("inspect", help="inspect board images headless into the database")
+    p = sub.add_parser("inspect", help="inspect board images into the database")
     p.add_argument("images", nargs="*", help="board images")
     p.add_argument("--recipe", help="board recipe JSON")
     p.add_argument("--db", help="database file or URL")

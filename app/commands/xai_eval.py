@@ -1,4 +1,4 @@
-"""`soldernet xai-eval`: impact score, impact coverage and localisation of explainers."""
+"""`soldernet xai-eval`: impact score, coverage and localisation of explainers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from app.commands._pending import not_yet_available
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `xai-eval` subcommand."""
-    p = sub.add_parser("xai-eval", help="impact score/coverage, localisation; vs Grad-CAM")
+    p = sub.add_parser("xai-eval", help="impact score, coverage, localisation")
     p.add_argument("--model", help="model folder (default: the shipped model)")
     p.add_argument("--data", required=True, help="dataset folder (manifest.csv, masks)")
     p.add_argument("--json", metavar="PATH", help="write the metrics as JSON")

@@ -1,0 +1,1 @@
+"""Reusable widgets and dialogs (no database access; DTOs in, signals out)."""
