@@ -64,12 +64,17 @@ def open_station_database(settings: Settings) -> Any:
             msg = f"Cannot create the data folder {settings.data_dir}: {exc.strerror}"
             raise StartupError(msg) from exc
     try:
-        return open_database(target, migrate=True)
+        database = open_database(target, migrate=True)
+        # Inspections left 'running' by a dead process on this host (crash, kill).
+        interrupted = database.inspections.mark_interrupted()
+        if interrupted:
+            log.warning("%d interrupted inspection(s) marked failed", interrupted)
     except DbError as exc:
         raise StartupError(str(exc)) from exc
     except OSError as exc:
         msg = f"Cannot open the database {target}: {exc}"
         raise StartupError(msg) from exc
+    return database
 
 
 @dataclass
