@@ -1,0 +1,254 @@
+"""Cost of one explanation (algorithms.md §1.6): ms per 256×256 image, passes counted.
+
+Explains a few synthetic joint crops with CFI (spec defaults unless `--config` /
+`--fast`), Grad-CAM and occlusion, without the cache, on a fixed number of CPU threads
+(default 2), and reports per method the mean and median milliseconds per
+explanation, the forwards and backwards per explanation, and the time of one batch-1
+forward pass so the cost can be read in forward equivalents.
+
+Usage::
+
+    .venv/bin/python bench/bench_explain.py --model resources/models/default
+    .venv/bin/python bench/bench_explain.py --arch mobilenet_v3_small \
+        --pretrained /work/shared/weights/mobilenet_v3_small_imagenet.pth --n 3
+
+Without `--model` a stand-in model folder is made in a temporary folder: the
+architecture (`--arch`, optionally with an ImageNet backbone `--pretrained`) and a
+linear probe fitted on synthetic joints as the one-logit head, so that its decision
+depends on the image (a random head gives a constant logit, and CFI's search cost
+depends on when the decision flips). The numbers are then *cost* numbers, not
+explanation quality.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+log = logging.getLogger("bench_explain")
+
+SHARED_WEIGHTS = Path("/work/shared/weights")
+
+
+def cpu_model() -> str:
+    """CPU model name from /proc/cpuinfo (or platform)."""
+    info = Path("/proc/cpuinfo")
+    if info.is_file():
+        for line in info.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def fit_probe_head(model: nn.Module, xs: torch.Tensor, ys: np.ndarray) -> float:
+    """Fit the last Linear layer as a logistic-regression probe; returns train acc."""
+    from sklearn.linear_model import LogisticRegression
+
+    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    got: dict[str, torch.Tensor] = {}
+    hook = head.register_forward_hook(lambda _m, i, _o: got.__setitem__("x", i[0]))
+    with torch.inference_mode():
+        model(xs)
+    hook.remove()
+    feats = got["x"].double().numpy()
+    lr = LogisticRegression(C=1.0, max_iter=2000).fit(feats, ys)
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(lr.coef_).to(head.weight.dtype))
+        head.bias.copy_(torch.from_numpy(lr.intercept_).to(head.bias.dtype))
+    return float(lr.score(feats, ys))
+
+
+def make_model_folder(
+    arch: str, pretrained: str | None, size: int, folder: Path, n_probe: int
+) -> dict[str, Any]:
+    """Stand-in model folder: backbone + probe head fitted on synthetic joints."""
+    from inference.architectures import build_model
+    from inference.datasets import read_manifest
+    from inference.model_card import save_model
+    from inference.preprocessing import EvalPreset, load_image
+    from inference.synth import generate_joint_dataset
+
+    torch.manual_seed(0)
+    model = build_model(arch, pretrained_path=pretrained).eval()
+    data = folder.parent / "probe_data"
+    generate_joint_dataset(data, n_probe, 123, size=size)
+    rows = read_manifest(data)
+    preset = EvalPreset(size=size)
+    xs = torch.stack([preset(load_image(r.path)) for r in rows])
+    ys = np.array([r.label for r in rows])
+    acc = fit_probe_head(model, xs, ys)
+    save_model(
+        model,
+        folder,
+        {
+            "architecture": arch,
+            "input_size": size,
+            "notes": "bench stand-in: linear probe on synthetic joints",
+        },
+    )
+    return {"probe_train_accuracy": acc, "pretrained": pretrained, "n_probe": n_probe}
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the benchmark and return the numbers."""
+    from inference.datasets import read_manifest
+    from inference.explain import GradCAM, Occlusion, explain_cfi
+    from inference.explain.runner import (
+        config_from_overrides,
+        load_explain_model,
+        load_input,
+    )
+    from inference.synth import generate_joint_dataset
+
+    torch.set_num_threads(args.threads)
+    tmp = Path(tempfile.mkdtemp(prefix="bench_explain_"))
+    stand_in: dict[str, Any] | None = None
+    folder = Path(args.model) if args.model else tmp / "model"
+    if not args.model:
+        pretrained = args.pretrained
+        default = SHARED_WEIGHTS / f"{args.arch}_imagenet.pth"
+        if pretrained is None and default.is_file():
+            pretrained = str(default)
+        stand_in = make_model_folder(
+            args.arch, pretrained, args.size, folder, args.n_probe
+        )
+    em = load_explain_model(folder, device="cpu")
+    size = em.preset.size
+    cfg = config_from_overrides(args.config, fast=args.fast)
+    data = tmp / "images"
+    generate_joint_dataset(data, args.n, args.seed, size=size, defect_rate=0.5)
+    xs = [load_input(r.path, em.preset) for r in read_manifest(data)]
+    model = em.model
+    layer = em.layer(cfg)
+    with torch.inference_mode():
+        for _ in range(3):
+            model(xs[0])
+        t0 = time.perf_counter()
+        for _ in range(10):
+            model(xs[0])
+        fwd_ms = (time.perf_counter() - t0) / 10 * 1000
+        batch = torch.cat([xs[0]] * cfg.batch_size)
+        t0 = time.perf_counter()
+        model(batch)
+        fwd_batched_ms = (time.perf_counter() - t0) / cfg.batch_size * 1000
+    rows: dict[str, list[dict[str, float]]] = {
+        "ours": [],
+        "gradcam": [],
+        "occlusion": [],
+    }
+    gc = GradCAM(model, layer if layer is not None else "auto")
+    occ = Occlusion(model, window=max(2, size // 8), stride=max(1, size // 16), cfg=cfg)
+    for i, x in enumerate(xs):
+        t0 = time.perf_counter()
+        r = explain_cfi(model, x, cfg, target_layer=layer)
+        ms = (time.perf_counter() - t0) * 1000
+        rows["ours"].append(
+            {
+                "ms": ms,
+                "n_forward": r.n_forward,
+                "n_backward": r.n_backward,
+                "flipped": float(r.flipped),
+                "area_frac": r.area_frac,
+                "p": r.p_before,
+            }
+        )
+        log.info(
+            "image %d: CFI %.0f ms, %d fwd, %d bwd", i, ms, r.n_forward, r.n_backward
+        )
+        f0, b0 = gc.n_forward, gc.n_backward
+        t0 = time.perf_counter()
+        gc.attribute(x)
+        rows["gradcam"].append(
+            {
+                "ms": (time.perf_counter() - t0) * 1000,
+                "n_forward": gc.n_forward - f0,
+                "n_backward": gc.n_backward - b0,
+            }
+        )
+        f0 = occ.n_forward
+        t0 = time.perf_counter()
+        occ.attribute(x)
+        rows["occlusion"].append(
+            {
+                "ms": (time.perf_counter() - t0) * 1000,
+                "n_forward": occ.n_forward - f0,
+                "n_backward": 0,
+            }
+        )
+    methods = {}
+    for name, rs in rows.items():
+        ms = [r["ms"] for r in rs]
+        methods[name] = {
+            "ms_mean": statistics.fmean(ms),
+            "ms_median": statistics.median(ms),
+            "ms_min": min(ms),
+            "ms_max": max(ms),
+            "forwards_mean": statistics.fmean(r["n_forward"] for r in rs),
+            "backwards_mean": statistics.fmean(r["n_backward"] for r in rs),
+            "per_image": rs,
+        }
+    return {
+        "model": em.info,
+        "stand_in": stand_in,
+        "input_size": size,
+        "n_images": len(xs),
+        "threads": torch.get_num_threads(),
+        "cpu": cpu_model(),
+        "torch": torch.__version__,
+        "forward_ms_batch1": fwd_ms,
+        "forward_ms_per_image_batched": fwd_batched_ms,
+        "config": cfg.to_dict(),
+        "methods": methods,
+    }
+
+
+def main() -> None:
+    """Command line entry."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", help="model folder (default: a stand-in, see --arch)")
+    p.add_argument("--arch", default="mobilenet_v3_small", help="stand-in arch")
+    p.add_argument("--pretrained", help="backbone state_dict for the stand-in")
+    p.add_argument("--size", type=int, default=256, help="stand-in input size")
+    p.add_argument("--n-probe", type=int, default=32, help="images to fit the probe")
+    p.add_argument("--n", type=int, default=3, help="images to explain")
+    p.add_argument("--seed", type=int, default=1, help="synthetic image seed")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--fast", action="store_true", help="n_segments=32, ig_steps=16")
+    p.add_argument("--json", metavar="PATH", help="write the numbers as JSON")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    r = bench(args)
+    print(
+        f"model {r['model'].get('architecture')} ({r['model'].get('folder')}), "
+        f"{r['input_size']}², {r['n_images']} images, {r['threads']} threads, "
+        f"{r['cpu']}"
+    )
+    print(
+        f"one forward: {r['forward_ms_batch1']:.1f} ms at batch 1, "
+        f"{r['forward_ms_per_image_batched']:.1f} ms/image batched"
+    )
+    for name, m in r["methods"].items():
+        print(
+            f"{name:<10} {m['ms_mean']:9.0f} ms/explanation (median "
+            f"{m['ms_median']:.0f}, {m['ms_min']:.0f}-{m['ms_max']:.0f}), "
+            f"{m['forwards_mean']:.0f} forwards, {m['backwards_mean']:.0f} backwards"
+        )
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(r, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
