@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QThreadPool
 
+from app.controllers.model_controller import ModelController
 from app.controllers.report_controller import ReportController
+from app.controllers.review_controller import ReviewController
+from app.controllers.rework_controller import ReworkController
 from app.controllers.session_controller import SessionController
 from app.controllers.settings_controller import SettingsController
 from app.controllers.shell_controller import ShellController
@@ -90,7 +93,10 @@ class Station:
     reports: ReportController
     settings_controller: SettingsController
     pool: QThreadPool
+    review: ReviewController
+    rework: ReworkController
     closed: bool = field(default=False)
+    models: ModelController | None = None
 
     def close(self) -> None:
         """Stop background tasks and close the database (idempotent)."""
@@ -120,6 +126,9 @@ def build_station(settings: Settings, database: Any | None = None) -> Station:
         reports=ReportController(db, runner),
         settings_controller=SettingsController(settings),
         pool=pool,
+        models=ModelController(db, runner, settings.model_dir),
+        review=ReviewController(db, runner),
+        rework=ReworkController(db, runner),
     )
 
 
@@ -130,6 +139,9 @@ def build_shell(station: Station) -> ShellController:
         users=station.users,
         reports=station.reports,
         presenter=station.presenter,
+        models=station.models,
+        review=station.review,
+        rework=station.rework,
     )
     dialog = LoginDialog()
     return ShellController(station.session, dialog, window, station.presenter)

@@ -23,7 +23,10 @@ from app.screens.settings_screen import SettingsScreen
 from app.theme import THEMES
 
 if TYPE_CHECKING:
+    from app.controllers.model_controller import ModelController
     from app.controllers.report_controller import ReportController
+    from app.controllers.review_controller import ReviewController
+    from app.controllers.rework_controller import ReworkController
     from app.controllers.session_controller import UserSession
     from app.controllers.settings_controller import SettingsController
     from app.controllers.users_controller import UsersController
@@ -65,6 +68,9 @@ class MainWindow(QMainWindow):
         users: UsersController,
         reports: ReportController,
         presenter: ErrorPresenter,
+        models: ModelController | None = None,
+        review: ReviewController,
+        rework: ReworkController,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -79,10 +85,10 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.screens: list[Any] = [
             InspectScreen(self),
-            ReviewScreen(self),
-            ReworkScreen(self),
+            ReviewScreen(review, presenter, self),
+            ReworkScreen(rework, presenter, self),
             ReportsScreen(reports, self),
-            ModelScreen(settings.startup_settings, self),
+            ModelScreen(settings.startup_settings, models, self),
             SettingsScreen(settings, users, self),
         ]
         for screen in self.screens:

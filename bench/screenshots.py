@@ -2,9 +2,12 @@
 
     .venv/bin/python bench/screenshots.py [--out docs/screenshots]
 
-Builds a station on a temporary database exactly as `soldernet gui` does, logs in
-through the login dialog, and grabs the login dialog plus every tab in the light and
-dark themes as `<name>-<theme>.png`. Nothing outside a temporary folder is touched.
+Builds a station on a temporary database exactly as `soldernet gui` does, seeds it
+with synthetic boards (joints in all three regions, crops, explanation overlays, a
+few confirmed defects; `tests/app/_seed.py`) so Review and Rework show a populated
+queue, logs in through the login dialog, and grabs the login dialog plus every tab in
+the light and dark themes as `<name>-<theme>.png`. Nothing outside a temporary folder
+is touched.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from app.gui_main import configure_application
 from app.settings import Settings
 from app.theme import THEMES, apply_theme
 from app.widgets.login_dialog import LoginDialog
+from tests.app._seed import seed_station
 
 log = logging.getLogger("screenshots")
 
@@ -117,6 +121,15 @@ def main(argv: list[str] | None = None) -> int:
                         lambda: dialog.stack.currentIndex() == LoginDialog.PAGE_LOGIN,
                     )
                     add_colleagues(station.database)
+                    seed_station(
+                        station.database,
+                        Path(tmp) / "seed",
+                        boards=3,
+                        review_per_board=9,
+                        rework_per_board=3,
+                        good_per_board=6,
+                        confirmed_per_board=1,
+                    )
                 dialog.name_edit.setText(ADMIN)
                 dialog.pin_edit.setText(PIN)
                 settle(app)
@@ -129,18 +142,211 @@ def main(argv: list[str] | None = None) -> int:
                     window.tabs.setCurrentIndex(index)
                     if screen.TITLE == "Reports":
                         wait_until(app, lambda s=screen: s.model.rowCount() > 0)
+                    if screen.TITLE in ("Review", "Rework"):
+                        wait_until(
+                            app,
+                            lambda s=screen: (
+                                s.current_item is not None
+                                and s.joint_view.has_overlay
+                                and bool(s.board_view.loaded_path)
+                            ),
+                        )
                     if screen.TITLE == "Settings":
                         wait_until(
                             app, lambda s=screen: s.users_model.rowCount() == ALL_USERS
                         )
                     settle(app)
                     save(window, out / f"{screen.TITLE.lower()}-{theme}.png")
+                    if screen.TITLE == "Review":
+                        # `D`: the defect-code picker (digits 1-9 pick a code).
+                        screen.panel.defect_action.trigger()
+                        settle(app)
+                        save(window, out / f"review-codes-{theme}.png")
+                        screen.panel.cancel_action.trigger()
                 window.logout_action.trigger()
                 wait_until(app, dialog.isVisible)
         finally:
             shell.shutdown()
             station.close()
+    shoot_reports_and_model(app, out)
     return 0
+
+
+# --- Reports and Model screens (issue 7) -------------------------------------------
+# Kept apart from `main`'s tab loop: its own station, seeded inside a supervisor's open
+# shift (so the current-shift dashboard has figures) and a model folder with a card,
+# evaluation plots and two registered versions.
+
+SUPERVISOR, SUPERVISOR_PIN = "Sam Supervisor", "1357"
+REPORT_CODES = ("bridge", "insufficient_solder", "cold_joint", "solder_ball", "bridge")
+
+
+def _demo_model_folder(root: Path) -> Path:
+    """A model folder with a `model.json` and two evaluation plots (no weights)."""
+    import json
+
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    folder = root / "model-1.3.0"
+    folder.mkdir()
+    card = {
+        "architecture": "efficientnet_lite0",
+        "version": "1.3.0",
+        "weights_sha256": "3f" * 32,
+        "thresholds": {"t_lo": 0.2, "t_hi": 0.8},
+        "temperature": 1.21,
+        "input_size": 128,
+        "created_utc": "2026-11-20T09:12:00+00:00",
+        "data": {"train": 8400, "val": 1800, "test": 1800, "defect_share": 0.31},
+        "metrics": {
+            "accuracy": 0.968,
+            "overkill": 0.019,
+            "escape": 0.013,
+            "auroc": 0.991,
+            "ece": 0.021,
+            "net_trust_score": 0.942,
+        },
+    }
+    (folder / "model.json").write_text(json.dumps(card, indent=2))
+    rng = np.random.default_rng(7)
+    conf = np.linspace(0.05, 0.95, 10)
+    acc = np.clip(conf + rng.normal(0, 0.03, conf.size), 0, 1)
+    fig = Figure(figsize=(5, 4), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], "--", color="#6B6B6B", label="perfect calibration")
+    ax.bar(conf, acc, width=0.09, color="#0072B2", alpha=0.8, label="observed")
+    ax.set(xlabel="confidence", ylabel="defect frequency", title="Reliability diagram")
+    ax.legend()
+    fig.savefig(folder / "reliability_diagram.png")
+    fig = Figure(figsize=(5, 4), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    matrix = np.array([[0.97, 0.41], [0.55, 0.95]])
+    ax.imshow(matrix, cmap="viridis", vmin=0, vmax=1)
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white")
+    ax.set_xticks([0, 1], ["pred. good", "pred. defect"])
+    ax.set_yticks([0, 1], ["good", "defect"])
+    ax.set_title("Trust matrix (question-answer trust)")
+    fig.savefig(folder / "trust_matrix.png")
+    return folder
+
+
+def _seed_report_period(db: object, inspectors: list[object]) -> None:
+    """Eight boards with joints in all regions, verdicts, and rework outcomes."""
+    import hashlib
+    import random
+
+    from db import JointRecord
+    from inference.types import BBox
+
+    rng = random.Random(11)
+    for b in range(8):
+        serial = f"PCB-{2400 + b}"
+        joints = []
+        for i in range(40):
+            p = rng.random() ** 4 if rng.random() < 0.9 else rng.random()
+            joints.append(
+                JointRecord(BBox(12 * i, 40, 10, 10), p, refdes=f"R{i % 14 + 1}")
+            )
+        db.inspections.record_inspection(  # type: ignore[attr-defined]
+            serial=serial,
+            product="CTRL-A",
+            image_path=f"/img/{serial}.png",
+            image_sha256=hashlib.sha256(serial.encode()).hexdigest(),
+            model_version="1.3.0",
+            t_lo=0.2,
+            t_hi=0.8,
+            joints=joints,
+        )
+    review = db.review  # type: ignore[attr-defined]
+    for n, item in enumerate(review.queue(limit=500)):
+        who = inspectors[n % len(inspectors)]
+        seconds = rng.uniform(3, 14)
+        if rng.random() < item.p * 0.8:
+            review.record_verdict(
+                item.joint_id,
+                user=who,
+                verdict="confirmed_defect",
+                defect_code=REPORT_CODES[n % len(REPORT_CODES)],
+                seconds_spent=seconds,
+            )
+        else:
+            review.record_verdict(
+                item.joint_id, user=who, verdict="false_call", seconds_spent=seconds
+            )
+
+
+def shoot_reports_and_model(app: QApplication, out: Path) -> None:
+    """Save `reports-dashboard-<theme>.png` and `model-{whatif,plots,versions}-<theme>`
+    from a station seeded for these two screens."""
+    from db import open_database
+
+    with tempfile.TemporaryDirectory(prefix="soldernet-shots-rm-") as tmp:
+        root = Path(tmp)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tmp)
+        folder = _demo_model_folder(root)
+        settings = Settings(
+            data_dir=root, db_url=str(root / "inspection.db"), model_dir=folder
+        )
+        db = open_database(settings.database)
+        try:
+            admin = db.users.create_user(ADMIN, "admin", PIN, actor=None)
+            db.users.create_user(SUPERVISOR, "supervisor", SUPERVISOR_PIN, actor=admin)
+            inspectors = [
+                db.users.create_user(name, "inspector", "1357", actor=admin)
+                for name in ("Ivan Inspector", "Ines Inspector")
+            ]
+            for version in ("1.2.0", "1.3.0"):
+                db.models_registry.register(
+                    version,
+                    str(root / "gone" / version),
+                    version[-3] * 64,
+                    {},
+                    actor=admin,
+                )
+            db.models_registry.promote("1.3.0", actor=admin)
+        finally:
+            db.close()
+        station = build_station(settings)
+        shell = build_shell(station)
+        dialog, window = shell.login_dialog, shell.main_window
+        try:
+            shell.start()
+            wait_until(
+                app, lambda: dialog.stack.currentIndex() == LoginDialog.PAGE_LOGIN
+            )
+            dialog.name_edit.setText(SUPERVISOR)
+            dialog.pin_edit.setText(SUPERVISOR_PIN)
+            dialog.login_button.click()
+            wait_until(app, window.isVisible)
+            window.resize(*WINDOW_SIZE)
+            _seed_report_period(station.database, inspectors)
+            reports, model = window.screens[3], window.screens[4]
+            for theme in THEMES:
+                station.settings_controller.set_theme(theme)
+                window.tabs.setCurrentWidget(reports)
+                reports.refresh()
+                wait_until(app, lambda: not station.reports.busy)
+                wait_until(app, lambda: not reports.charts["calls"].image.isNull())
+                settle(app, 0.3)
+                save(window, out / f"reports-dashboard-{theme}.png")
+                window.tabs.setCurrentWidget(model)
+                model.set_session(station.session.session)
+                wait_until(app, lambda: model.versions_table.rowCount() == 2)
+                wait_until(app, lambda: len(model._p) > 0)
+                wait_until(app, lambda: not station.models.busy)
+                model.t_lo_slider.setValue(30)
+                model.t_hi_slider.setValue(70)
+                for index, name in enumerate(("whatif", "plots", "versions")):
+                    model.tabs.setCurrentIndex(index)
+                    settle(app, 0.3)
+                    save(window, out / f"model-{name}-{theme}.png")
+                model.t_lo_slider.setValue(20)
+                model.t_hi_slider.setValue(80)
+        finally:
+            shell.shutdown()
+            station.close()
 
 
 if __name__ == "__main__":

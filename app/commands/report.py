@@ -1,4 +1,4 @@
-"""`soldernet report`: export a shift or date-range report (CSV, XLSX, JSON)."""
+"""`soldernet report`: export a shift or date-range report (CSV, XLSX, PDF, JSON)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `report` subcommand."""
     p = sub.add_parser(
         "report",
-        help="export a shift or date-range report (CSV, XLSX)",
+        help="export a shift or date-range report (CSV, XLSX, PDF)",
         description=(
             "Export the figures of a shift or a date range. Needs a supervisor, "
             "engineer or admin login (--user, and the PIN from $SOLDERNET_PIN, --pin "
@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--db", help="database file or URL (default: from the settings)")
-    p.add_argument("--out", required=True, help="output file (.csv or .xlsx)")
+    p.add_argument("--out", required=True, help="output file (.csv, .xlsx or .pdf)")
     when = p.add_mutually_exclusive_group(required=True)
     when.add_argument("--shift", type=int, help="shift id")
     when.add_argument("--from", dest="start", type=_when, help="start date (UTC)")
@@ -74,9 +74,10 @@ def run(args: argparse.Namespace) -> int:
     from db import AuthenticationError, DbError, PermissionDeniedError, open_database
 
     out = Path(args.out)
-    if out.suffix.lower() not in {".csv", ".xlsx"}:
+    if out.suffix.lower() not in {".csv", ".xlsx", ".pdf"}:
         print(
-            f"soldernet report: {out}: use a .csv or .xlsx file name", file=sys.stderr
+            f"soldernet report: {out}: use a .csv, .xlsx or .pdf file name",
+            file=sys.stderr,
         )
         return EXIT_FAILURE
     if args.end is not None and args.shift is not None:

@@ -201,7 +201,7 @@ def write_xlsx(report: ShiftReport, path: str | Path) -> Path:
 
 
 def write_report(report: ShiftReport, path: str | Path) -> Path:
-    """Write by extension: `.csv`, `.xlsx` or `.json`.
+    """Write by extension: `.csv`, `.xlsx`, `.json` or `.pdf`.
 
     Raises:
         ValueError: any other extension.
@@ -214,5 +214,12 @@ def write_report(report: ShiftReport, path: str | Path) -> Path:
         return write_xlsx(report, path)
     if suffix == ".json":
         return write_json(report, path)
-    msg = f"{path}: unsupported report format {suffix or '(none)'}; use .csv or .xlsx"
+    if suffix == ".pdf":
+        from app.reports.pdf import write_pdf  # matplotlib: imported when needed
+
+        return write_pdf(report, path)
+    msg = (
+        f"{path}: unsupported report format {suffix or '(none)'}; "
+        "use .csv, .xlsx or .pdf"
+    )
     raise ValueError(msg)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
@@ -397,6 +398,51 @@ class ReviewService(ServiceBase):
             if shift_id is not None:
                 stmt = stmt.where(Verdict.shift_id == shift_id)
             return int(s.scalar(stmt) or 0)
+
+        return self._read(work)
+
+    def verdict_outcomes(
+        self, *, start: datetime | None = None, end: datetime | None = None
+    ) -> list[tuple[float, bool]]:
+        """(p, is_defect) of every joint whose current verdict settles it.
+
+        The pairs of the threshold what-if: `p` is the model's confidence that the
+        joint is defective, `is_defect` the inspector's current verdict (a confirmed
+        defect that is not only a process indicator). False calls and process
+        indicators count as not defective; skipped and undone joints are left out.
+
+        Args:
+            start: only verdicts given at or after this (aware) time.
+            end: only verdicts given before this (aware) time.
+
+        Returns:
+            One pair per joint, in joint order.
+        """
+        repo.aware(start, "start")
+        repo.aware(end, "end")
+
+        def work(s: Session) -> list[tuple[float, bool]]:
+            heads = repo.head_verdicts_subquery()
+            stmt = (
+                select(Joint.p, Verdict.verdict, Verdict.ipc_condition)
+                .join(Verdict, Verdict.joint_id == Joint.id)
+                .join(heads, heads.c.verdict_id == Verdict.id)
+                .where(
+                    Verdict.verdict.in_(
+                        [VerdictKind.CONFIRMED_DEFECT, VerdictKind.FALSE_CALL]
+                    )
+                )
+                .order_by(Joint.id)
+            )
+            if start is not None:
+                stmt = stmt.where(Verdict.created_at >= start)
+            if end is not None:
+                stmt = stmt.where(Verdict.created_at < end)
+            out: list[tuple[float, bool]] = []
+            for p, kind, condition in s.execute(stmt):
+                ipc = IpcCondition(condition) if condition else None
+                out.append((float(p), _v.goes_to_rework(VerdictKind(kind), ipc)))
+            return out
 
         return self._read(work)
 

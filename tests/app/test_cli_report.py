@@ -240,8 +240,8 @@ def test_wrong_pin_and_bad_arguments(
     err = capsys.readouterr().err
     assert "wrong user name or PIN" in err
     assert "0000" not in err
-    assert main([*base, "--out", str(tmp_path / "r.pdf"), "--pin", "2468"]) == 1
-    assert "use a .csv or .xlsx" in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "r.txt"), "--pin", "2468"]) == 1
+    assert "use a .csv, .xlsx or .pdf" in capsys.readouterr().err
     monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
     assert main([*base, "--out", str(tmp_path / "r.csv")]) == 1
     assert "no PIN given" in capsys.readouterr().err
