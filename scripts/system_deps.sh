@@ -3,7 +3,9 @@
 # they are missing, so repeated `make test` runs cost nothing. Needs root (as on CI).
 set -euo pipefail
 need=()
-for pkg in libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 fonts-dejavu-core; do
+# poppler-utils: the PDF report tests read the rendered text back with pdftotext.
+for pkg in libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 fonts-dejavu-core \
+  poppler-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
