@@ -27,7 +27,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "synth", help="generate synthetic joints or boards with ground truth"
     )
-    p.add_argument("kind", choices=["joints", "boards"], help="what to render")
+    p.add_argument(
+        "kind",
+        choices=["joints", "boards", "board-joints"],
+        help="what to render (board-joints: crops cut from N boards like the pipeline)",
+    )
     p.add_argument("--out", required=True, help="output folder (manifest format)")
     p.add_argument("--n", type=int, default=100, help="how many items")
     p.add_argument(
@@ -105,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.kind == "joints":
             summary = _joints(args, out, 0.5 if rate is None else rate)
+        elif args.kind == "board-joints":
+            summary = _board_joints(args, out, 0.3 if rate is None else rate)
         else:
             summary = _boards(args, out, 0.12 if rate is None else rate)
     except _UsageError as exc:
@@ -115,10 +121,11 @@ def run(args: argparse.Namespace) -> int:
     summary.update(
         {"kind": args.kind, "n": args.n, "seed": args.seed, "style": args.style}
     )
-    if args.kind == "joints":
+    if args.kind in {"joints", "board-joints"}:
         line = (
-            f"synth joints: wrote {summary['n']} crops ({summary['n_defective']} "
-            f"defective) to {summary['manifest']} in {summary['seconds']} s"
+            f"synth {args.kind}: wrote {summary['n_crops']} crops "
+            f"({summary['n_defective']} defective) to {summary['manifest']} in "
+            f"{summary['seconds']} s"
         )
     else:
         line = (
@@ -176,6 +183,40 @@ def _joints(args: argparse.Namespace, out: Path, rate: float) -> dict[str, Any]:
     rows = read_manifest(manifest, check_files=False)
     return {
         "manifest": str(manifest),
+        "n_crops": len(rows),
+        "n_defective": sum(r.label for r in rows),
+        "size": size,
+    }
+
+
+def _board_joints(args: argparse.Namespace, out: Path, rate: float) -> dict[str, Any]:
+    from inference.datasets import read_manifest
+    from inference.synth.board_joints import generate_board_joint_dataset
+    from inference.synth.boards import BOARD_STYLES, BoardConfig
+
+    if args.style != "mixed" and args.style not in BOARD_STYLES:
+        msg = (
+            f"unknown board style {args.style!r}; choose one of "
+            f"{', '.join([*BOARD_STYLES, 'mixed'])}"
+        )
+        raise _UsageError(msg)
+    try:
+        size = 256 if args.size is None else int(args.size)
+    except ValueError:
+        msg = f"--size for board-joints is the crop side in px, got {args.size!r}"
+        raise _UsageError(msg) from None
+    config = BoardConfig(width=1600, height=1200, defect_rate=rate, style=args.style)
+    bar, update = _progress(args.n, "board")
+    try:
+        manifest = generate_board_joint_dataset(
+            out, args.n, args.seed, config=config, size=size, progress=update
+        )
+    finally:
+        bar.close()
+    rows = read_manifest(manifest, check_files=False)
+    return {
+        "manifest": str(manifest),
+        "n_crops": len(rows),
         "n_defective": sum(r.label for r in rows),
         "size": size,
     }
