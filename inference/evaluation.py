@@ -1,0 +1,741 @@
+"""Evaluation of a model folder on a dataset: inspection, calibration and trust metrics.
+
+`evaluate_predictions` turns labels and calibrated probabilities into one JSON-ready
+dict: accuracy, overkill and escape at 0.5 (the paper), sensitivity, specificity,
+precision, F1, AUROC, ECE, Brier, reliability diagrams, question-answer trust,
+NetTrustScore, trust spectrum, trust matrix with counts, (conditional) trust densities,
+the three confidence regions with their rates, and the rates at a production
+prevalence. All numbers come from ``inference.metrics`` and ``inference.trust``.
+
+`evaluate_model` runs a model folder over a dataset (all of it or one split), adds the
+latency of the paper's protocol (batch 1, 3x256x256, 20 warm-ups, mean of 100 runs,
+algorithms.md §3.4) and the batch throughput, and can write PNG plots (trust matrix,
+trust densities, reliability diagram, confidence histograms).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from inference.errors import DataError, InferenceError
+
+__all__ = [
+    "DEFAULT_PREVALENCE",
+    "by_defect_type",
+    "cpu_name",
+    "evaluate_model",
+    "evaluate_predictions",
+    "jsonable",
+    "measure_latency",
+    "measure_throughput",
+    "predict_samples",
+    "save_plots",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Production defect prevalence used for the "at production" rates (1000 PPM).
+DEFAULT_PREVALENCE = 1e-3
+
+
+def jsonable(obj: Any) -> Any:
+    """Convert numpy values, tuples and NaN/inf into strict-JSON-ready Python values.
+
+    NaN and infinities become ``None``; dict keys become strings.
+
+    Args:
+        obj: nested dicts/lists of numbers, arrays and strings.
+
+    Returns:
+        The same structure with plain Python values only.
+    """
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "value") and isinstance(getattr(obj, "value", None), str):
+        return obj.value
+    return obj
+
+
+def evaluate_predictions(
+    y: Sequence[int] | np.ndarray,
+    p: Sequence[float] | np.ndarray,
+    *,
+    t_lo: float = 0.1,
+    t_hi: float = 0.9,
+    prevalence: float | None = DEFAULT_PREVALENCE,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    ece_bins: int = 15,
+    threshold: float = 0.5,
+    density_bins: int = 20,
+) -> dict[str, Any]:
+    """All metrics of calibrated predictions.
+
+    Args:
+        y: true labels (1 = defective).
+        p: calibrated P(defective).
+        t_lo: lower region threshold.
+        t_hi: upper region threshold.
+        prevalence: production defect prevalence for re-weighted rates (None = skip;
+            skipped too when only one class is present).
+        alpha: reward exponent of question-answer trust.
+        beta: penalty exponent of question-answer trust.
+        ece_bins: bins of the ECE and the reliability diagrams.
+        threshold: decision threshold (the paper: 0.5).
+        density_bins: bins of the trust densities.
+
+    Returns:
+        A dict (numpy-free, NaN kept as float NaN; pass it through `jsonable` to write
+        strict JSON).
+
+    Raises:
+        DataError: empty or malformed input.
+    """
+    from inference import metrics, trust
+
+    yy = np.asarray(y, dtype=np.int64)
+    pp = np.asarray(p, dtype=np.float64)
+    if yy.size == 0:
+        msg = "no predictions to evaluate (empty dataset)"
+        raise DataError(msg)
+    tm = metrics.threshold_metrics(yy, pp, threshold)
+    out: dict[str, Any] = {
+        "n": int(yy.size),
+        "n_defective": int(yy.sum()),
+        "n_non_defective": int(yy.size - yy.sum()),
+        **tm.to_dict(),
+    }
+    prec, sens = tm.precision, tm.sensitivity
+    out["f1"] = (
+        2 * prec * sens / (prec + sens)
+        if math.isfinite(prec) and math.isfinite(sens) and prec + sens > 0
+        else math.nan
+    )
+    out["ece"] = metrics.expected_calibration_error(yy, pp, ece_bins, threshold)
+    out["ece_positive"] = metrics.positive_class_ece(yy, pp, ece_bins)
+    out["brier"] = metrics.brier_score(yy, pp)
+    out["ece_bins"] = ece_bins
+    reliability = {}
+    for mode in ("top_label", "positive"):
+        rd = metrics.reliability_diagram(
+            yy, pp, ece_bins, mode=mode, threshold=threshold
+        )
+        reliability[mode] = {
+            "edges": rd.edges.tolist(),
+            "counts": rd.counts.tolist(),
+            "observed": rd.observed.tolist(),
+            "confidence": rd.confidence.tolist(),
+            "ece": float(rd.ece),
+        }
+    out["reliability"] = reliability
+
+    q = trust.question_answer_trust(yy, pp, alpha, beta, threshold)
+    tmat, counts = trust.trust_matrix(yy, pp, alpha, beta, threshold)
+    spectrum = trust.trust_spectrum(yy, q)
+    densities = {}
+    for z in (0, 1):
+        edges, dens = trust.trust_density(q[yy == z], density_bins)
+        densities[str(z)] = {"edges": edges.tolist(), "density": dens.tolist()}
+    conditional = {}
+    for (z, yhat), (edges, dens) in trust.conditional_trust_densities(
+        yy, pp, alpha, beta, threshold, bins=density_bins
+    ).items():
+        conditional[f"z{z}_y{yhat}"] = {
+            "z": int(z),
+            "y": int(yhat),
+            "n": int(counts[z, yhat]),
+            "edges": edges.tolist(),
+            "density": dens.tolist(),
+        }
+    out["trust"] = {
+        "alpha": alpha,
+        "beta": beta,
+        "net_trust_score": trust.net_trust_score(yy, q),
+        "net_trust_score_class_balanced": trust.net_trust_score(
+            yy, q, class_balanced=True
+        ),
+        "spectrum": {str(k): float(v) for k, v in spectrum.items()},
+        "matrix": tmat.tolist(),
+        "counts": counts.tolist(),
+        "matrix_layout": "rows = true label (0 non-defective, 1 defective), "
+        "columns = predicted label",
+        "q_mean_correct": _mean(q[(pp >= threshold).astype(np.int64) == yy]),
+        "q_mean_wrong": _mean(q[(pp >= threshold).astype(np.int64) != yy]),
+        "densities": densities,
+        "conditional_densities": conditional,
+    }
+    out["question_answer_trust"] = q.tolist()
+
+    rm = metrics.region_metrics(yy, pp, t_lo, t_hi, threshold).to_dict()
+    regions = metrics.regions(pp, t_lo, t_hi)
+    per_region: dict[str, dict[str, int]] = {}
+    for name in ("defect", "possible_defect", "non_defect"):
+        sel = np.array(
+            [str(getattr(r, "value", r)) == name for r in regions], dtype=bool
+        )
+        per_region[name] = {
+            "n": int(sel.sum()),
+            "defective": int(yy[sel].sum()),
+            "non_defective": int(sel.sum() - yy[sel].sum()),
+        }
+    rm["counts"] = per_region
+    out["regions"] = rm
+
+    out["production"] = None
+    if prevalence is not None and 0 < out["n_defective"] < out["n"]:
+        rates = metrics.rates_at_prevalence(
+            yy, pp, prevalence, threshold, t_lo=t_lo, t_hi=t_hi
+        )
+        prod = {k: getattr(rates, k) for k in rates.__dataclass_fields__}
+        prod["escape_ppm"] = rates.escape_ppm
+        prod["overkill_ppm"] = rates.overkill_ppm
+        out["production"] = prod
+    return out
+
+
+def _mean(v: np.ndarray) -> float:
+    return float(v.mean()) if v.size else math.nan
+
+
+def by_defect_type(
+    types: Sequence[str], y: np.ndarray, p: np.ndarray, threshold: float = 0.5
+) -> dict[str, dict[str, Any]]:
+    """Per defect type: count, label, share flagged defective at ``threshold``, mean p.
+
+    For defective types the flagged share is the recall of that type; for the
+    non-defective type(s) it is their overkill rate.
+
+    Args:
+        types: the manifest's ``defect_type`` of every evaluated image.
+        y: labels.
+        p: calibrated P(defective).
+        threshold: decision threshold.
+
+    Returns:
+        ``{type: {"n", "label", "flagged_rate", "mean_p"}}`` sorted by type.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    t = np.asarray(list(types), dtype=object)
+    yy = np.asarray(y)
+    pp = np.asarray(p, dtype=np.float64)
+    for name in sorted(set(t.tolist())):
+        sel = t == name
+        labels = yy[sel]
+        out[str(name)] = {
+            "n": int(sel.sum()),
+            "label": round(float(labels.mean())),
+            "flagged_rate": float((pp[sel] >= threshold).mean()),
+            "mean_p": float(pp[sel].mean()),
+        }
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Timing
+
+
+def cpu_name() -> str:
+    """A human-readable name of the CPU (``/proc/cpuinfo`` model name when present)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    param = next(iter(model.parameters()), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_latency(
+    model: nn.Module,
+    *,
+    input_size: int = 256,
+    warmup: int = 20,
+    runs: int = 100,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Single-image latency by the paper's protocol (algorithms.md §3.4).
+
+    Batch 1, ``3 x input_size x input_size``, ``model.eval()``, ``inference_mode``,
+    ``warmup`` untimed runs then the mean (and median, std) of ``runs`` timed runs.
+
+    Args:
+        model: the network (timed on the device it is on).
+        input_size: square input side (the paper: 256).
+        warmup: untimed warm-up runs.
+        runs: timed runs.
+        threads: torch CPU threads during the measurement (None = current).
+
+    Returns:
+        ``mean_ms``, ``median_ms``, ``std_ms``, ``runs``, ``warmup``, ``threads``,
+        ``device`` and ``cpu``.
+    """
+    if runs < 1:
+        msg = f"runs must be >= 1, got {runs}"
+        raise DataError(msg)
+    device = _device_of(model)
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        model.eval()
+        x = torch.rand(1, 3, input_size, input_size, device=device)
+        times = []
+        with torch.inference_mode():
+            for _ in range(warmup):
+                model(x)
+            _sync(device)
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                model(x)
+                _sync(device)
+                times.append(time.perf_counter() - t0)
+        used_threads = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous)
+    arr = np.asarray(times) * 1000.0
+    return {
+        "mean_ms": float(arr.mean()),
+        "median_ms": float(np.median(arr)),
+        "std_ms": float(arr.std()),
+        "runs": runs,
+        "warmup": warmup,
+        "batch_size": 1,
+        "input_size": input_size,
+        "threads": used_threads,
+        "device": str(device),
+        "cpu": cpu_name(),
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+    }
+
+
+def measure_throughput(
+    model: nn.Module,
+    *,
+    batch_size: int = 32,
+    input_size: int = 256,
+    warmup: int = 2,
+    runs: int = 5,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Batch throughput (images per second) of a model.
+
+    Args:
+        model: the network.
+        batch_size: images per forward pass.
+        input_size: square input side.
+        warmup: untimed runs.
+        runs: timed runs (mean reported).
+        threads: torch CPU threads during the measurement (None = current).
+
+    Returns:
+        ``images_per_s``, ``mean_ms_per_batch``, ``batch_size``, ``runs``, ``threads``.
+    """
+    device = _device_of(model)
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        model.eval()
+        x = torch.rand(batch_size, 3, input_size, input_size, device=device)
+        times = []
+        with torch.inference_mode():
+            for _ in range(warmup):
+                model(x)
+            _sync(device)
+            for _ in range(max(1, runs)):
+                t0 = time.perf_counter()
+                model(x)
+                _sync(device)
+                times.append(time.perf_counter() - t0)
+        used_threads = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous)
+    mean_s = float(np.mean(times))
+    return {
+        "images_per_s": batch_size / mean_s,
+        "mean_ms_per_batch": mean_s * 1000.0,
+        "batch_size": batch_size,
+        "input_size": input_size,
+        "runs": max(1, runs),
+        "threads": used_threads,
+        "device": str(device),
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Running a model over a dataset
+
+
+def predict_samples(
+    classifier: Any,
+    samples: Sequence[tuple[Path, int]],
+    *,
+    batch_size: int = 64,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, str]]]:
+    """Run a `DefectClassifier` over labelled image files.
+
+    Unreadable images are skipped (logged, and listed in the returned ``skipped``) so
+    one bad file does not stop the evaluation.
+
+    Args:
+        classifier: an ``inference.classifier.DefectClassifier``.
+        samples: ``(path, label)`` pairs.
+        batch_size: images per forward pass.
+        progress: show a tqdm bar.
+
+    Returns:
+        ``(labels, logits, kept_indices, skipped)``; ``skipped`` holds
+        ``{"path", "error"}`` entries.
+
+    Raises:
+        DataError: no sample at all, or none readable.
+    """
+    from tqdm.auto import tqdm
+
+    from inference.training.datasets import load_crop, preprocess_crop
+
+    if len(samples) == 0:
+        msg = "the dataset is empty: no labelled images to evaluate"
+        raise DataError(msg)
+    labels: list[int] = []
+    kept: list[int] = []
+    logits: list[np.ndarray] = []
+    skipped: list[dict[str, str]] = []
+    batch: list[torch.Tensor] = []
+
+    def flush() -> None:
+        if batch:
+            logits.append(classifier.logits(torch.stack(batch)))
+            batch.clear()
+
+    bar = tqdm(range(len(samples)), desc="evaluate", leave=False, disable=not progress)
+    for i in bar:
+        path, label = samples[i]
+        try:
+            img = preprocess_crop(load_crop(path), classifier.input_size)
+        except InferenceError as exc:  # ImageDecodeError, DataError
+            logger.warning("skipping %s", exc)
+            skipped.append({"path": str(path), "error": str(exc)})
+            continue
+        batch.append(img)
+        labels.append(int(label))
+        kept.append(i)
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    if not labels:
+        msg = f"none of the {len(samples)} images could be read"
+        raise DataError(msg)
+    return (
+        np.asarray(labels, dtype=np.int64),
+        np.concatenate(logits).astype(np.float64),
+        np.asarray(kept, dtype=np.int64),
+        skipped,
+    )
+
+
+def evaluate_model(
+    model_dir: str | Path,
+    data: str | Path | Sequence[str | Path],
+    *,
+    split: str = "all",
+    split_seed: int = 0,
+    device: str = "auto",
+    backend: str = "torch",
+    batch_size: int = 64,
+    prevalence: float | None = DEFAULT_PREVALENCE,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    ece_bins: int = 15,
+    latency: bool = True,
+    latency_warmup: int = 20,
+    latency_runs: int = 100,
+    latency_input_size: int | None = None,
+    throughput_batch: int = 32,
+    threads: int | None = None,
+    plots_dir: str | Path | None = None,
+    progress: bool = False,
+    include_predictions: bool = False,
+) -> dict[str, Any]:
+    """Evaluate a model folder on one or more datasets.
+
+    Args:
+        model_dir: model folder (weights + ``model.json``).
+        data: dataset folder(s) in the manifest format.
+        split: ``"all"`` or one of ``"train"``, ``"val"``, ``"test"`` of the
+            group-aware split with ``split_seed`` (the training split's seed gives the
+            held-out test set).
+        split_seed: seed of that split.
+        device: torch device preference.
+        backend: ``"torch"`` or ``"onnx"``.
+        batch_size: images per forward pass.
+        prevalence: production prevalence for re-weighted rates (None = skip).
+        alpha: trust reward exponent.
+        beta: trust penalty exponent.
+        ece_bins: ECE bins.
+        latency: also measure latency and throughput.
+        latency_warmup: warm-up runs of the latency protocol (paper: 20).
+        latency_runs: timed runs of the latency protocol (paper: 100).
+        latency_input_size: input side for latency (default: the card's input size).
+        throughput_batch: batch size of the throughput measurement.
+        threads: torch CPU threads for the timing (None = current).
+        plots_dir: write PNG plots there (None = no plots).
+        progress: show a progress bar.
+        include_predictions: add per-image paths, labels and probabilities.
+
+    Returns:
+        The metrics of `evaluate_predictions` plus ``model``, ``data``, ``latency``,
+        ``throughput``, ``skipped`` and ``plots``.
+
+    Raises:
+        DataError: empty data or unknown split.
+        ModelLoadError: the model folder cannot be loaded.
+    """
+    from inference.classifier import DefectClassifier
+    from inference.training.train_classifier import load_dataset_rows, split_rows
+
+    folders = [data] if isinstance(data, (str, Path)) else list(data)
+    clf = DefectClassifier.from_folder(
+        model_dir, device=device, backend=backend, batch_size=batch_size
+    )
+    rows = load_dataset_rows(folders)
+    if split != "all":
+        parts = split_rows(rows, seed=split_seed)
+        if split not in parts:
+            msg = f"unknown split {split!r}; use all, train, val or test"
+            raise DataError(msg)
+        rows = parts[split]
+    samples = [(r.path, r.label) for r in rows]
+    y, logits, kept, skipped = predict_samples(
+        clf, samples, batch_size=batch_size, progress=progress
+    )
+    from inference.calibration import apply_temperature
+
+    p = apply_temperature(logits, clf.temperature)
+    result = evaluate_predictions(
+        y,
+        p,
+        t_lo=clf.t_lo,
+        t_hi=clf.t_hi,
+        prevalence=prevalence,
+        alpha=alpha,
+        beta=beta,
+        ece_bins=ece_bins,
+    )
+    result["model"] = {
+        "folder": str(model_dir),
+        "architecture": clf.architecture,
+        "input_size": clf.input_size,
+        "temperature": clf.temperature,
+        "t_lo": clf.t_lo,
+        "t_hi": clf.t_hi,
+        "backend": backend,
+    }
+    result["data"] = {
+        "folders": [str(f) for f in folders],
+        "split": split,
+        "split_seed": split_seed,
+        "n_listed": len(samples),
+        "n_evaluated": int(y.size),
+    }
+    result["skipped"] = skipped
+    result["by_defect_type"] = by_defect_type(
+        [rows[i].defect_type for i in kept.tolist()], y, p
+    )
+    if include_predictions:
+        result["predictions"] = [
+            {"path": str(samples[i][0]), "label": int(yy), "p": float(pv)}
+            for i, yy, pv in zip(kept.tolist(), y.tolist(), p.tolist(), strict=True)
+        ]
+    if latency:
+        size = latency_input_size or clf.input_size
+        result["latency"] = measure_latency(
+            clf.model,
+            input_size=size,
+            warmup=latency_warmup,
+            runs=latency_runs,
+            threads=threads,
+        )
+        result["throughput"] = measure_throughput(
+            clf.model, batch_size=throughput_batch, input_size=size, threads=threads
+        )
+    else:
+        result["latency"] = None
+        result["throughput"] = None
+    result["plots"] = {}
+    if plots_dir is not None:
+        result["plots"] = save_plots(result, plots_dir, y=y, p=p)
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Plots
+
+
+def save_plots(
+    result: dict[str, Any],
+    out_dir: str | Path,
+    *,
+    y: np.ndarray | None = None,
+    p: np.ndarray | None = None,
+) -> dict[str, str]:
+    """Write the evaluation plots as PNG files (matplotlib, Agg backend).
+
+    Args:
+        result: the output of `evaluate_predictions` / `evaluate_model`.
+        out_dir: folder to write into (created).
+        y: labels (needed for the confidence histograms).
+        p: probabilities (needed for the confidence histograms).
+
+    Returns:
+        ``{plot name: file path}``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, str] = {}
+    names = ["non-defective", "defective"]
+
+    # Trust matrix.
+    tr = result["trust"]
+    tm = np.asarray(tr["matrix"], dtype=np.float64)
+    counts = np.asarray(tr["counts"], dtype=np.int64)
+    fig = Figure(figsize=(4.6, 4.0))
+    ax = fig.subplots()
+    im = ax.imshow(np.nan_to_num(tm, nan=0.0), vmin=0.0, vmax=1.0, cmap="viridis")
+    for i in range(2):
+        for j in range(2):
+            val = "n/a" if not math.isfinite(tm[i, j]) else f"{tm[i, j]:.3f}"
+            ax.text(
+                j,
+                i,
+                f"{val}\n(n={counts[i, j]})",
+                ha="center",
+                va="center",
+                color="white" if not tm[i, j] > 0.6 else "black",
+            )
+    ax.set_xticks([0, 1], names)
+    ax.set_yticks([0, 1], names)
+    ax.set_xlabel("predicted label")
+    ax.set_ylabel("true label")
+    ax.set_title(f"Trust matrix (NTS {tr['net_trust_score']:.3f})")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    written["trust_matrix"] = _save(fig, out / "trust_matrix.png")
+
+    # Trust densities (per class and conditional).
+    fig = Figure(figsize=(8.0, 3.4))
+    axes = fig.subplots(1, 2)
+    for z, ax in zip((0, 1), axes, strict=True):
+        d = tr["densities"][str(z)]
+        _step(ax, d["edges"], d["density"], f"all (T={tr['spectrum'][str(z)]:.3f})")
+        for yhat, style in ((z, "--"), (1 - z, ":")):
+            c = tr["conditional_densities"].get(f"z{z}_y{yhat}")
+            if c and c["n"]:
+                what = "correct" if yhat == z else "wrong"
+                _step(ax, c["edges"], c["density"], f"{what} (n={c['n']})", style)
+        ax.set_title(f"true {names[z]}")
+        ax.set_xlabel("question-answer trust Q")
+        ax.set_xlim(0, 1)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("density")
+    fig.tight_layout()
+    written["trust_densities"] = _save(fig, out / "trust_densities.png")
+
+    # Reliability diagram (top-label and positive class).
+    fig = Figure(figsize=(8.0, 3.6))
+    axes = fig.subplots(1, 2)
+    for mode, ax in zip(("top_label", "positive"), axes, strict=True):
+        rd = result["reliability"][mode]
+        edges = np.asarray(rd["edges"], dtype=np.float64)
+        obs = np.asarray(rd["observed"], dtype=np.float64)
+        centres = 0.5 * (edges[:-1] + edges[1:])
+        width = edges[1] - edges[0]
+        ax.bar(
+            centres, np.nan_to_num(obs), width=width * 0.95, edgecolor="k", alpha=0.7
+        )
+        ax.plot([0, 1], [0, 1], "r--", lw=1)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        label = "confidence" if mode == "top_label" else "P(defective)"
+        ax.set_xlabel(label)
+        ax.set_ylabel("accuracy" if mode == "top_label" else "fraction defective")
+        ax.set_title(f"{mode.replace('_', '-')} ECE {rd['ece']:.3f}")
+    fig.tight_layout()
+    written["reliability"] = _save(fig, out / "reliability.png")
+
+    # Confidence histograms.
+    if y is not None and p is not None:
+        fig = Figure(figsize=(5.5, 3.6))
+        ax = fig.subplots()
+        bins = np.linspace(0, 1, 41).tolist()
+        for z in (0, 1):
+            sel = np.asarray(p)[np.asarray(y) == z]
+            if sel.size:
+                ax.hist(
+                    sel, bins=bins, alpha=0.6, label=f"true {names[z]} (n={sel.size})"
+                )
+        reg = result["regions"]
+        for t in (reg["t_lo"], reg["t_hi"]):
+            ax.axvline(t, color="k", ls="--", lw=1)
+        ax.set_yscale("log")
+        ax.set_xlabel("P(defective)")
+        ax.set_ylabel("joints")
+        ax.set_title("Confidence histogram (dashed: t_lo, t_hi)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        written["confidence_hist"] = _save(fig, out / "confidence_hist.png")
+    return written
+
+
+def _step(
+    ax: Any, edges: Sequence[float], dens: Sequence[float], label: str, ls: str = "-"
+) -> None:
+    e = np.asarray(edges, dtype=np.float64)
+    d = np.nan_to_num(np.asarray(dens, dtype=np.float64))
+    ax.stairs(d, e, label=label, linestyle=ls)
+
+
+def _save(fig: Any, path: Path) -> str:
+    fig.savefig(path, dpi=110)
+    return os.fspath(path)
