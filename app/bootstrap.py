@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QThreadPool
 
+from app.controllers.ingest_controller import IngestController
 from app.controllers.model_controller import ModelController
 from app.controllers.report_controller import ReportController
 from app.controllers.review_controller import ReviewController
@@ -21,10 +22,12 @@ from app.controllers.session_controller import SessionController
 from app.controllers.settings_controller import SettingsController
 from app.controllers.shell_controller import ShellController
 from app.controllers.users_controller import UsersController
+from app.first_start import run_first_start
 from app.main_window import MainWindow
 from app.settings import Settings, SettingsError, load_settings
 from app.widgets.error_presenter import ErrorPresenter
 from app.widgets.login_dialog import LoginDialog
+from app.workers.inference_worker import RunnerConfig
 from app.workers.task import TaskRunner
 from db import open_database
 from db.errors import DbError
@@ -97,12 +100,15 @@ class Station:
     rework: ReworkController
     closed: bool = field(default=False)
     models: ModelController | None = None
+    ingest: IngestController | None = None
 
     def close(self) -> None:
         """Stop background tasks and close the database (idempotent)."""
         if self.closed:
             return
         self.closed = True
+        if self.ingest is not None and not self.ingest.shutdown():
+            log.warning("the inference thread was still running at shutdown")
         if not self.runner.wait_for_done(SHUTDOWN_WAIT_MS):
             log.warning("background tasks still running at shutdown")
         self.database.close()
@@ -129,6 +135,16 @@ def build_station(settings: Settings, database: Any | None = None) -> Station:
         models=ModelController(db, runner, settings.model_dir),
         review=ReviewController(db, runner),
         rework=ReworkController(db, runner),
+        ingest=IngestController(db, runner_config(settings)),
+    )
+
+
+def runner_config(settings: Settings) -> RunnerConfig:
+    """How the inference worker loads the configured model (on its own thread)."""
+    return RunnerConfig(
+        model_dir=str(settings.model_dir),
+        artefact_dir=str(settings.artefact_dir),
+        device=settings.device,
     )
 
 
@@ -142,6 +158,12 @@ def build_shell(station: Station) -> ShellController:
         models=station.models,
         review=station.review,
         rework=station.rework,
+        ingest=station.ingest,
     )
+    if station.ingest is not None:
+        # First start: the demo boards fill the review queue (or: model missing).
+        first = run_first_start(station.database, station.ingest)
+        if first.message:
+            window.inspect_screen.set_notice(first.message)
     dialog = LoginDialog()
     return ShellController(station.session, dialog, window, station.presenter)

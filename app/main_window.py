@@ -23,6 +23,7 @@ from app.screens.settings_screen import SettingsScreen
 from app.theme import THEMES
 
 if TYPE_CHECKING:
+    from app.controllers.ingest_controller import IngestController
     from app.controllers.model_controller import ModelController
     from app.controllers.report_controller import ReportController
     from app.controllers.review_controller import ReviewController
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         models: ModelController | None = None,
         review: ReviewController,
         rework: ReworkController,
+        ingest: IngestController | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -83,9 +85,12 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
+        self.inspect_screen = InspectScreen(ingest, presenter, self)
+        self.review_screen = ReviewScreen(review, presenter, self)
+        self._review_stale = False
         self.screens: list[Any] = [
-            InspectScreen(self),
-            ReviewScreen(review, presenter, self),
+            self.inspect_screen,
+            self.review_screen,
             ReworkScreen(rework, presenter, self),
             ReportsScreen(reports, self),
             ModelScreen(settings.startup_settings, models, self),
@@ -100,6 +105,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         presenter.attach(self.statusBar(), self)
         settings.theme_changed.connect(self._on_settings_theme_changed)
+        if ingest is not None:
+            ingest.board_inspected.connect(self._on_ingest_board_inspected)
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.resize(*DEFAULT_SIZE)
         self.restore_ui_state()
 
@@ -243,6 +251,22 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_settings_theme_changed(self, name: str) -> None:
         self._check_theme(name)
+
+    @Slot(object)
+    def _on_ingest_board_inspected(self, _board: object) -> None:
+        # New joints are in the queue. Do not pull the joint from under an inspector
+        # who is reviewing one: refresh when they next open the Review tab.
+        review = self.review_screen
+        if self.tabs.currentWidget() is review and review.current_item is not None:
+            self._review_stale = True
+        else:
+            review.refresh()
+
+    @Slot(int)
+    def _on_tabs_current_changed(self, _index: int) -> None:
+        if self._review_stale and self.tabs.currentWidget() is self.review_screen:
+            self._review_stale = False
+            self.review_screen.refresh()
 
     def _check_theme(self, name: str) -> None:
         action = self.theme_actions.get(name)

@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             shell.shutdown()
             station.close()
     shoot_reports_and_model(app, out)
+    shoot_inspect(app, out)
     return 0
 
 
@@ -344,6 +345,74 @@ def shoot_reports_and_model(app: QApplication, out: Path) -> None:
                     save(window, out / f"model-{name}-{theme}.png")
                 model.t_lo_slider.setValue(20)
                 model.t_hi_slider.setValue(80)
+        finally:
+            shell.shutdown()
+            station.close()
+
+
+# --- Inspect screen (issue 7, item 1) ----------------------------------------------
+# Its own station: a tiny real model folder (tests/pipeline_fixtures.py), so the first
+# start inspects the four demo boards on the inference thread; a broken file shows a
+# failed row. Overwrites `inspect-<theme>.png` from `main`'s tab loop (no model there).
+
+
+def shoot_inspect(app: QApplication, out: Path) -> None:
+    """Save `inspect-<theme>.png`: the demo boards inspected at first start."""
+    from dataclasses import replace
+
+    import torch
+
+    from app.bootstrap import runner_config
+    from app.controllers.ingest_controller import IngestController
+    from db import open_database
+    from tests.pipeline_fixtures import make_model_folder
+
+    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    with tempfile.TemporaryDirectory(prefix="soldernet-shots-inspect-") as tmp:
+        root = Path(tmp)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tmp)
+        folder = make_model_folder(root / "models" / "default", version="demo-1.0")
+        settings = Settings(
+            data_dir=root, db_url=str(root / "inspection.db"), model_dir=folder
+        )
+        db = open_database(settings.database)
+        try:
+            db.users.create_user(ADMIN, "admin", PIN, actor=None)
+        finally:
+            db.close()
+        station = build_station(settings)
+        # A few explanations per board keep the shot quick (the station explains all).
+        assert station.ingest is not None
+        station.ingest.shutdown()
+        station.ingest = IngestController(
+            station.database,
+            replace(runner_config(settings), device="cpu", max_explanations=2),
+        )
+        ingest = station.ingest
+        shell = build_shell(station)  # first start: the demo boards are queued
+        dialog, window = shell.login_dialog, shell.main_window
+        try:
+            shell.start()
+            wait_until(
+                app, lambda: dialog.stack.currentIndex() == LoginDialog.PAGE_LOGIN
+            )
+            dialog.name_edit.setText(ADMIN)
+            dialog.pin_edit.setText(PIN)
+            dialog.login_button.click()
+            wait_until(app, window.isVisible)
+            window.resize(*WINDOW_SIZE)
+            screen = window.inspect_screen
+            window.tabs.setCurrentWidget(screen)
+            wait_until(app, lambda: not ingest.busy, timeout=300)
+            broken = root / "incoming" / "board_0104.jpg"
+            broken.parent.mkdir()
+            broken.write_bytes(b"\xff\xd8\xff\xe0 truncated upload")
+            screen.add_paths([str(broken)])
+            wait_until(app, lambda: not ingest.busy, timeout=60)
+            for theme in THEMES:
+                station.settings_controller.set_theme(theme)
+                settle(app, 0.3)
+                save(window, out / f"inspect-{theme}.png")
         finally:
             shell.shutdown()
             station.close()

@@ -27,6 +27,7 @@ from db.migrate import (
 )
 from db.services import (
     AuditService,
+    ClaimService,
     InspectionService,
     ModelRegistryService,
     ReportService,
@@ -70,6 +71,7 @@ class Database:
         self.reports = ReportService(w, r, where=where)
         self.audit = AuditService(w, r, where=where)
         self.models_registry = ModelRegistryService(w, r, where=where)
+        self.claims = ClaimService(w, r, where=where)
 
     @property
     def path(self) -> Path | None:

@@ -338,6 +338,32 @@ class ModelVersion(Base):
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class ClaimStatus:
+    """Values of ``board_claims.status``."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class BoardClaim(Base):
+    """One image file seen by a watching station, and who took it."""
+
+    __tablename__ = "board_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(1000), unique=True)
+    status: Mapped[str] = mapped_column(
+        String(16), default=ClaimStatus.PENDING, server_default=ClaimStatus.PENDING
+    )
+    station_id: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
 @sa.event.listens_for(Session, "before_flush")
 def _append_only(session: Session, _context: object, _instances: object) -> None:
     """Refuse, in the ORM too, to change or delete verdict and audit rows.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from db.services.audit import AuditService
+from db.services.claims import ClaimService
 from db.services.inspections import InspectionService
 from db.services.registry import ModelRegistryService
 from db.services.reports import ReportService
@@ -13,6 +14,7 @@ from db.services.users import UserService
 
 __all__ = [
     "AuditService",
+    "ClaimService",
     "InspectionService",
     "ModelRegistryService",
     "ReportService",

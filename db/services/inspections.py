@@ -14,10 +14,17 @@ from sqlalchemy.orm import Session
 
 from db import repositories as repo
 from db.base import utcnow
-from db.dto import BoardDTO, InspectionDTO, JointRecord, UserDTO
+from db.dto import (
+    BoardDTO,
+    ExplanationDTO,
+    ExplanationRecord,
+    InspectionDTO,
+    JointRecord,
+    UserDTO,
+)
 from db.enums import InspectionStatus, Region, ReworkSource, ReworkStatus
 from db.errors import VerdictConflictError
-from db.mappers import board_dto, inspection_dto
+from db.mappers import board_dto, explanation_dto, inspection_dto
 from db.models import Board, Explanation, Inspection, Joint, ReworkItem
 from db.services._base import ServiceBase
 from inference.types import region_of
@@ -247,6 +254,103 @@ class InspectionService(ServiceBase):
         return self._read(
             lambda s: board_dto(repo.get_or_raise(s, Board, board_id, "board"))
         )
+
+    # ------------------------------------------------------- pipeline (issue 6)
+
+    def find_done_inspection(
+        self, image_sha256: str, model_version: str
+    ) -> InspectionDTO | None:
+        """The newest finished inspection of this image by this model version.
+
+        The pipeline skips a board whose exact image (same bytes) was already
+        inspected with the same model, unless forced.
+
+        Args:
+            image_sha256: SHA-256 of the image file.
+            model_version: the classifier's version.
+
+        Returns:
+            The inspection, or None.
+        """
+
+        def work(s: Session) -> InspectionDTO | None:
+            insp = s.scalars(
+                select(Inspection)
+                .where(
+                    Inspection.image_sha256 == image_sha256,
+                    Inspection.model_version == model_version,
+                    Inspection.status == InspectionStatus.DONE,
+                )
+                .order_by(Inspection.id.desc())
+                .limit(1)
+            ).one_or_none()
+            return None if insp is None else self._dto(s, insp)
+
+        return self._read(work)
+
+    def joint_ids(self, inspection_id: int) -> list[int]:
+        """The ids of an inspection's joints in the order they were added."""
+
+        def work(s: Session) -> list[int]:
+            repo.get_or_raise(s, Inspection, inspection_id, "inspection")
+            return list(
+                s.scalars(
+                    select(Joint.id)
+                    .where(Joint.inspection_id == inspection_id)
+                    .order_by(Joint.id)
+                )
+            )
+
+        return self._read(work)
+
+    def add_explanation(
+        self, joint_id: int, explanation: ExplanationRecord
+    ) -> ExplanationDTO:
+        """Attach an explanation to a joint already persisted.
+
+        Explanations are computed after the inspection's joints are written (and
+        usually after it is done), one joint at a time in queue order.
+
+        Args:
+            joint_id: the joint.
+            explanation: artefact paths and numbers.
+
+        Returns:
+            The stored explanation.
+
+        Raises:
+            NotFoundError: no such joint.
+            VerdictConflictError: the joint already has an explanation.
+        """
+
+        def work(s: Session) -> ExplanationDTO:
+            joint = repo.get_or_raise(s, Joint, joint_id, "joint")
+            existing = s.scalars(
+                select(Explanation).where(Explanation.joint_id == joint.id)
+            ).one_or_none()
+            if existing is not None:
+                msg = f"joint {joint_id} already has an explanation"
+                raise VerdictConflictError(msg)
+            e = explanation
+            row = Explanation(
+                joint_id=joint.id,
+                overlay_path=str(e.overlay_path),
+                heatmap_path=str(e.heatmap_path),
+                mask_path=str(e.mask_path),
+                p_before=float(e.p_before),
+                p_after=float(e.p_after),
+                n_factors=int(e.n_factors),
+                forward_passes=int(e.forward_passes),
+                explainer_version=e.explainer_version,
+                created_at=utcnow(),
+            )
+            s.add(row)
+            s.flush()
+            dto = explanation_dto(row)
+            assert dto is not None
+            return dto
+
+        return self._write(work)
 
     # ------------------------------------------------------------------ internals
 

@@ -38,12 +38,21 @@ def restore_theme(qapp):
 
 @pytest.fixture
 def station_settings(tmp_path: Path):
-    """Settings for a station whose data folder and database are in tmp_path."""
+    """Settings for a station whose data folder and database are in tmp_path.
+
+    The model folder is an empty one in tmp_path, so the first start does not inspect
+    the demo boards with the shipped model in every GUI test (tests that want a model
+    pass their own).
+    """
     from app.settings import Settings
 
     data = tmp_path / "station"
     data.mkdir()
-    return Settings(data_dir=data, db_url=str(data / "inspection.db"))
+    return Settings(
+        data_dir=data,
+        db_url=str(data / "inspection.db"),
+        model_dir=tmp_path / "no-model",
+    )
 
 
 @dataclass
