@@ -1,0 +1,96 @@
+"""Training data: read dataset folders, split them, check classes, build loaders.
+
+Re-exported by ``inference.training.train_classifier``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from torch.utils.data import DataLoader
+
+from inference.errors import DataError
+
+if TYPE_CHECKING:
+    from inference.datasets import Sample
+    from inference.training.datasets import JointCropDataset
+
+__all__ = ["load_dataset_rows", "split_rows"]
+
+
+def load_dataset_rows(folders: Sequence[str | Path]) -> list[Sample]:
+    """Read and pool the manifests of dataset folders.
+
+    Args:
+        folders: dataset folders, each with a ``manifest.csv``.
+
+    Returns:
+        The rows (``inference.datasets.Sample``, absolute paths); groups are prefixed
+        with the folder name so that groups of different datasets never merge.
+
+    Raises:
+        DataError: no folder given, a manifest is invalid (names file and row), or
+            every manifest is empty.
+    """
+    from inference.datasets import ManifestError, read_manifest
+
+    if not folders:
+        msg = "no dataset folder given"
+        raise DataError(msg)
+    out: list[Sample] = []
+    for folder in folders:
+        folder = Path(folder)
+        try:
+            rows = read_manifest(folder)
+        except ManifestError as exc:
+            raise DataError(str(exc)) from exc
+        out.extend(
+            dataclasses.replace(r, group=f"{folder.name}/{r.group}") for r in rows
+        )
+    if not out:
+        names = ", ".join(str(f) for f in folders)
+        msg = f"the dataset is empty: no labelled images in {names}"
+        raise DataError(msg)
+    return out
+
+
+def split_rows(rows: Sequence[Sample], seed: int = 0) -> dict[str, list[Sample]]:
+    """Group-aware, class-stratified 60/20/20 split (``inference.datasets``).
+
+    Args:
+        rows: manifest rows.
+        seed: split seed.
+
+    Returns:
+        ``{"train": [...], "val": [...], "test": [...]}``.
+    """
+    from inference.datasets import split_groups
+
+    return split_groups(rows, seed=seed).parts()
+
+
+def _check_two_classes(rows: Sequence[Sample], what: str) -> None:
+    if not rows:
+        msg = f"the {what} is empty: no labelled images"
+        raise DataError(msg)
+    n_pos = sum(r.label for r in rows)
+    if n_pos == 0 or n_pos == len(rows):
+        only = "defective (1)" if n_pos else "non-defective (0)"
+        msg = (
+            f"the {what} holds only {only} joints ({len(rows)} images); a defect "
+            "classifier needs both classes"
+        )
+        raise DataError(msg)
+
+
+def _loader(ds: JointCropDataset, batch_size: int, indices: Any, workers: int) -> Any:
+    return DataLoader(
+        ds,
+        batch_size=batch_size,
+        sampler=indices,
+        num_workers=workers,
+        drop_last=False,
+    )
