@@ -178,6 +178,10 @@ def _joints(args: argparse.Namespace, out: Path, rate: float) -> dict[str, Any]:
         raise _UsageError(str(exc)) from exc
     finally:
         bar.close()
+    return _crop_summary(manifest, size)
+
+
+def _crop_summary(manifest: Path, size: int) -> dict[str, Any]:
     from inference.datasets import read_manifest
 
     rows = read_manifest(manifest, check_files=False)
@@ -189,17 +193,22 @@ def _joints(args: argparse.Namespace, out: Path, rate: float) -> dict[str, Any]:
     }
 
 
-def _board_joints(args: argparse.Namespace, out: Path, rate: float) -> dict[str, Any]:
-    from inference.datasets import read_manifest
-    from inference.synth.board_joints import generate_board_joint_dataset
-    from inference.synth.boards import BOARD_STYLES, BoardConfig
+def _check_board_style(style: str) -> None:
+    from inference.synth.boards import BOARD_STYLES
 
-    if args.style != "mixed" and args.style not in BOARD_STYLES:
+    if style != "mixed" and style not in BOARD_STYLES:
         msg = (
-            f"unknown board style {args.style!r}; choose one of "
+            f"unknown board style {style!r}; choose one of "
             f"{', '.join([*BOARD_STYLES, 'mixed'])}"
         )
         raise _UsageError(msg)
+
+
+def _board_joints(args: argparse.Namespace, out: Path, rate: float) -> dict[str, Any]:
+    from inference.synth.board_joints import generate_board_joint_dataset
+    from inference.synth.boards import BoardConfig
+
+    _check_board_style(args.style)
     try:
         size = 256 if args.size is None else int(args.size)
     except ValueError:
@@ -213,24 +222,13 @@ def _board_joints(args: argparse.Namespace, out: Path, rate: float) -> dict[str,
         )
     finally:
         bar.close()
-    rows = read_manifest(manifest, check_files=False)
-    return {
-        "manifest": str(manifest),
-        "n_crops": len(rows),
-        "n_defective": sum(r.label for r in rows),
-        "size": size,
-    }
+    return _crop_summary(manifest, size)
 
 
 def _boards(args: argparse.Namespace, out: Path, rate: float) -> dict[str, Any]:
-    from inference.synth.boards import BOARD_STYLES, generate_board_dataset
+    from inference.synth.boards import generate_board_dataset
 
-    if args.style != "mixed" and args.style not in BOARD_STYLES:
-        msg = (
-            f"unknown board style {args.style!r}; choose one of "
-            f"{', '.join([*BOARD_STYLES, 'mixed'])}"
-        )
-        raise _UsageError(msg)
+    _check_board_style(args.style)
     try:
         size = _board_size(args.size)
     except ValueError as exc:
