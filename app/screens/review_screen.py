@@ -9,19 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QElapsedTimer, QModelIndex, Qt, QTimer, Slot
+from PySide6.QtCore import QElapsedTimer, QModelIndex, Qt, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
-    QDoubleSpinBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QScrollArea,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -48,24 +44,17 @@ from app.widgets.defect_code_picker import code_label
 from app.widgets.empty_state import EmptyStateWidget, centred
 from app.widgets.error_presenter import describe
 from app.widgets.joint_view import JointView
+from app.widgets.review_filter_bar import ReviewFilterBar
 from app.widgets.verdict_panel import VerdictPanel
-from db import QueueSort, ReviewFilter, VerdictKind
+from db import VerdictKind
 
 if TYPE_CHECKING:
     from app.controllers.review_controller import ReviewController
     from app.widgets.error_presenter import ErrorPresenter
 
 REVIEW_ROLES = frozenset({"inspector", "supervisor", "engineer", "admin"})
-FILTER_DELAY_MS = 300
 REFERENCE_SIZE = 150
 SIDE_MIN_WIDTH, SIDE_MAX_WIDTH = 280, 460
-SORTS = (
-    ("Highest P(defect) first", QueueSort.P_DESC),
-    ("Lowest P(defect) first", QueueSort.P_ASC),
-    ("Board, refdes", QueueSort.BOARD),
-    ("Refdes", QueueSort.REFDES),
-    ("Oldest first", QueueSort.OLDEST),
-)
 VERDICT_WORDS = {
     VerdictKind.CONFIRMED_DEFECT: "Defect confirmed",
     VerdictKind.FALSE_CALL: "False call",
@@ -114,10 +103,6 @@ class ReviewScreen(QWidget):
         self._decided: set[int] = set()
         self._timer = QElapsedTimer()
         self._products_loaded = False
-        self._filter_timer = QTimer(self)
-        self._filter_timer.setSingleShot(True)
-        self._filter_timer.setInterval(FILTER_DELAY_MS)
-        self._filter_timer.timeout.connect(self._on_filter_timer_timeout)
 
         self.model = ReviewQueueModel(PAGE_SIZE, self)
         self.stack = QStackedWidget(self)
@@ -143,58 +128,6 @@ class ReviewScreen(QWidget):
         self._show_item(None)
 
     # -- assembly --------------------------------------------------------------------
-    def _build_filters(self) -> QHBoxLayout:
-        self.board_edit = QLineEdit(self)
-        self.board_edit.setObjectName("filterBoard")
-        self.board_edit.setPlaceholderText("Board serial")
-        self.product_combo = QComboBox(self)
-        self.product_combo.setObjectName("filterProduct")
-        self.product_combo.addItem("All products", None)
-        self.refdes_edit = QLineEdit(self)
-        self.refdes_edit.setObjectName("filterRefdes")
-        self.refdes_edit.setPlaceholderText("Refdes")
-        self.p_min_spin = QDoubleSpinBox(self)
-        self.p_max_spin = QDoubleSpinBox(self)
-        for spin, value in ((self.p_min_spin, 0.0), (self.p_max_spin, 1.0)):
-            spin.setRange(0.0, 1.0)
-            spin.setSingleStep(0.05)
-            spin.setDecimals(2)
-            spin.setValue(value)
-            spin.setKeyboardTracking(False)
-        self.sort_combo = QComboBox(self)
-        self.sort_combo.setObjectName("sortCombo")
-        for text, value in SORTS:
-            self.sort_combo.addItem(text, value.value)
-        for combo in (self.product_combo, self.sort_combo):
-            combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-            )
-            combo.setMinimumContentsLength(8)
-            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            combo.setMaximumWidth(210)
-        for edit in (self.board_edit, self.refdes_edit):
-            edit.setClearButtonEnabled(True)
-            edit.setMinimumWidth(70)
-            edit.setMaximumWidth(130)
-            edit.textChanged.connect(self._on_filter_text_changed)
-            edit.returnPressed.connect(self._on_filter_edit_return_pressed)
-        self.product_combo.currentIndexChanged.connect(self._on_filter_combo_changed)
-        self.sort_combo.currentIndexChanged.connect(self._on_filter_combo_changed)
-        self.p_min_spin.valueChanged.connect(self._on_filter_spin_changed)
-        self.p_max_spin.valueChanged.connect(self._on_filter_spin_changed)
-
-        row = QHBoxLayout()
-        row.addWidget(self.board_edit)
-        row.addWidget(self.product_combo, 1)
-        row.addWidget(self.refdes_edit)
-        row.addWidget(QLabel("P", self))
-        row.addWidget(self.p_min_spin)
-        row.addWidget(QLabel("–", self))
-        row.addWidget(self.p_max_spin)
-        row.addWidget(self.sort_combo, 1)
-        row.addStretch(0)
-        return row
-
     def _build_counters(self) -> QHBoxLayout:
         # A row of their own: next to the filters they would force a wide window.
         self.board_counter = self._counter("counterBoard")
@@ -303,7 +236,8 @@ class ReviewScreen(QWidget):
 
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(self._build_filters())
+        self.filter_bar = ReviewFilterBar(page)
+        layout.addWidget(self.filter_bar)
         layout.addLayout(self._build_counters())
         layout.addWidget(self.splitter, 1)
         return page
@@ -316,7 +250,7 @@ class ReviewScreen(QWidget):
         c.verdict_saved.connect(self._on_controller_verdict_saved)
         c.verdict_failed.connect(self._on_controller_verdict_failed)
         c.verdict_undone.connect(self._on_controller_verdict_undone)
-        c.products_loaded.connect(self._on_controller_products_loaded)
+        c.products_loaded.connect(self.filter_bar.set_products)
         c.saving_changed.connect(self._on_controller_saving_changed)
         c.failed.connect(self._presenter.show_in_status)
         self.model.fetch_requested.connect(self._on_model_fetch_requested)
@@ -331,6 +265,8 @@ class ReviewScreen(QWidget):
         p.overlay_toggle_requested.connect(self._on_panel_overlay_toggle_requested)
         p.zoom_requested.connect(self._on_panel_zoom_requested)
         p.step_requested.connect(self._on_panel_step_requested)
+        self.filter_bar.filters_changed.connect(self._on_filter_bar_filters_changed)
+        self.filter_bar.submitted.connect(self._on_filter_bar_submitted)
 
     # -- session and queue -----------------------------------------------------------
     def set_session(self, session: Any) -> None:
@@ -349,23 +285,11 @@ class ReviewScreen(QWidget):
             self.model.reset(-1)
             self._show_item(None)
 
-    def current_filters(self) -> ReviewFilter:
-        """The filter the widgets describe."""
-        p_min, p_max = self.p_min_spin.value(), self.p_max_spin.value()
-        return ReviewFilter(
-            board_serial=self.board_edit.text().strip() or None,
-            product=self.product_combo.currentData() or None,
-            refdes=self.refdes_edit.text().strip() or None,
-            p_min=p_min if p_min > 0 else None,
-            p_max=p_max if p_max < 1 else None,
-            sort=QueueSort(self.sort_combo.currentData()),
-        )
-
     def refresh(self) -> None:
         """Reload the queue from its first page with the current filter."""
         if self._controller.session is None:
             return
-        generation = self._controller.set_filters(self.current_filters())
+        generation = self._controller.set_filters(self.filter_bar.filters())
         self._current = None
         self.model.reset(generation)
         self.model.request_first_page()
@@ -556,18 +480,6 @@ class ReviewScreen(QWidget):
         self._select_row(row)
         self.panel.show_status(f"Undone: {_joint_title(item)} is back in the queue.")
 
-    @Slot(object)
-    def _on_controller_products_loaded(self, products: object) -> None:
-        current = self.product_combo.currentData()
-        self.product_combo.blockSignals(True)
-        self.product_combo.clear()
-        self.product_combo.addItem("All products", None)
-        for name in products:  # type: ignore[attr-defined]
-            self.product_combo.addItem(name, name)
-        index = self.product_combo.findData(current)
-        self.product_combo.setCurrentIndex(max(index, 0))
-        self.product_combo.blockSignals(False)
-
     @Slot(bool)
     def _on_controller_saving_changed(self, saving: bool) -> None:
         self.panel.set_saving(saving)
@@ -625,24 +537,11 @@ class ReviewScreen(QWidget):
     def _on_panel_step_requested(self, delta: int) -> None:
         self._step(delta)
 
-    @Slot(str)
-    def _on_filter_text_changed(self, _text: str) -> None:
-        self._filter_timer.start()
+    @Slot()
+    def _on_filter_bar_filters_changed(self) -> None:
+        self.refresh()
 
     @Slot()
-    def _on_filter_edit_return_pressed(self) -> None:
-        self._filter_timer.stop()
+    def _on_filter_bar_submitted(self) -> None:
         self.refresh()
         self.table.setFocus()
-
-    @Slot(int)
-    def _on_filter_combo_changed(self, _index: int) -> None:
-        self._filter_timer.start()
-
-    @Slot(float)
-    def _on_filter_spin_changed(self, _value: float) -> None:
-        self._filter_timer.start()
-
-    @Slot()
-    def _on_filter_timer_timeout(self) -> None:
-        self.refresh()
