@@ -364,6 +364,48 @@ class BoardClaim(Base):
     error: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
+class VigilanceSeed(Base):
+    """A known joint seeded into the review queue to measure inspector vigilance.
+
+    The seeded `Joint` row looks like any other queued joint; only this row says it is
+    a test and what its true answer is. Seeded joints never reach rework or the
+    production report figures, and the reviewer learns which joint was seeded only
+    after giving the verdict.
+    """
+
+    __tablename__ = "vigilance_seeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    joint_id: Mapped[int] = mapped_column(
+        ForeignKey("joints.id", ondelete="CASCADE"), unique=True
+    )
+    is_defect: Mapped[bool]
+    defect_code: Mapped[DefectCode | None] = mapped_column(_enum(DefectCode))
+    source: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = _created()
+
+    joint: Mapped[Joint] = relationship()
+
+
+class DriftReference(Base):
+    """The reference window a model version's drift charts are measured against.
+
+    The newest row of a version is its reference; older rows stay as history.
+    """
+
+    __tablename__ = "drift_references"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(80), index=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    set_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = _created()
+
+
 @sa.event.listens_for(Session, "before_flush")
 def _append_only(session: Session, _context: object, _instances: object) -> None:
     """Refuse, in the ORM too, to change or delete verdict and audit rows.
