@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.bootstrap import StartupError, build_shell, build_station, resolve_settings
 from app.cli import EXIT_FAILURE
+from app.gc_guard import GuiThreadGarbageCollector
 from app.theme import apply_theme
 from app.widgets.error_presenter import ErrorDialog
 
@@ -83,6 +84,8 @@ def run_gui(args: argparse.Namespace) -> int:
     configure_application(app)
     hook = ExceptHook()
     hook.install()
+    collector = GuiThreadGarbageCollector(parent=app)
+    collector.start()
     try:
         try:
             settings = resolve_settings(args)
@@ -101,4 +104,5 @@ def run_gui(args: argparse.Namespace) -> int:
             shell.shutdown()
             station.close()
     finally:
+        collector.stop()
         hook.uninstall()

@@ -3,6 +3,7 @@ and a `main_window` factory that builds the whole shell as `soldernet gui` does.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,16 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
 
 ADMIN_NAME, ADMIN_PIN = "Ada Admin", "2468"
+
+
+@pytest.fixture(autouse=True)
+def _gc_on_the_gui_thread(qapp):
+    """As the app does (`app.gc_guard`): no automatic collection during a test, so a
+    worker thread never destroys Qt objects; the test's garbage is collected here."""
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture(autouse=True)
