@@ -22,6 +22,7 @@ from app.controllers.session_controller import SessionController
 from app.controllers.settings_controller import SettingsController
 from app.controllers.shell_controller import ShellController
 from app.controllers.users_controller import UsersController
+from app.controllers.vigilance_controller import VigilanceController
 from app.first_start import run_first_start
 from app.main_window import MainWindow
 from app.settings import Settings, SettingsError, load_settings
@@ -101,6 +102,7 @@ class Station:
     closed: bool = field(default=False)
     models: ModelController | None = None
     ingest: IngestController | None = None
+    vigilance: VigilanceController | None = None
 
     def close(self) -> None:
         """Stop background tasks and close the database (idempotent)."""
@@ -136,6 +138,7 @@ def build_station(settings: Settings, database: Any | None = None) -> Station:
         review=ReviewController(db, runner),
         rework=ReworkController(db, runner),
         ingest=IngestController(db, runner_config(settings)),
+        vigilance=VigilanceController(db, runner),
     )
 
 
@@ -145,6 +148,9 @@ def runner_config(settings: Settings) -> RunnerConfig:
         model_dir=str(settings.model_dir),
         artefact_dir=str(settings.artefact_dir),
         device=settings.device,
+        vigilance_library=settings.vigilance.active_library,
+        vigilance_rate=settings.vigilance.rate,
+        vigilance_defect_fraction=settings.vigilance.defect_fraction,
     )
 
 
@@ -159,6 +165,7 @@ def build_shell(station: Station) -> ShellController:
         review=station.review,
         rework=station.rework,
         ingest=station.ingest,
+        vigilance=station.vigilance,
     )
     if station.ingest is not None:
         # First start: the demo boards fill the review queue (or: model missing).

@@ -28,6 +28,9 @@ COMMANDS: dict[str, str] = {
     "inspect": "inspect",
     "report": "report",
     "export-verified": "export_verified",
+    "vigilance": "vigilance",
+    "models": "models",
+    "drift": "drift",
     "db": "db",
 }
 
@@ -71,14 +74,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the `soldernet` command; returns the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not args_list or (args_list[0].startswith("-") and args_list[0] not in {
-        "-h",
-        "--help",
-        "--version",
-        "-v",
-        "-vv",
-        "--verbose",
-    }):
+    if not args_list or (
+        args_list[0].startswith("-")
+        and args_list[0]
+        not in {
+            "-h",
+            "--help",
+            "--version",
+            "-v",
+            "-vv",
+            "--verbose",
+        }
+    ):
         args_list = ["gui", *args_list]
     args = parser.parse_args(args_list)
     if args.command is None:

@@ -37,6 +37,7 @@ from inference.image_io import DEFAULT_MAX_PIXELS, load_image
 from inference.types import Region
 
 if TYPE_CHECKING:
+    from app.vigilance import PlacedSeed, VigilanceSeeder
     from inference.classifier import DefectClassifier
     from inference.detector import JointDetector
     from inference.explain.runner import Explainer
@@ -161,6 +162,7 @@ class InspectionRunner:
         user: who ingests the boards.
         max_explanations: explain at most this many joints per board (None: all).
         max_pixels: decompression-bomb guard.
+        vigilance: seeds known joints into the queue (`app.vigilance`); None: off.
     """
 
     def __init__(
@@ -174,6 +176,7 @@ class InspectionRunner:
         user: UserDTO | None = None,
         max_explanations: int | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        vigilance: VigilanceSeeder | None = None,
     ) -> None:
         self.db = db
         self.classifier = classifier
@@ -183,6 +186,7 @@ class InspectionRunner:
         self.user = user
         self.max_explanations = max_explanations
         self.max_pixels = max_pixels
+        self.vigilance = vigilance
 
     @classmethod
     def from_model_folder(
@@ -397,6 +401,7 @@ class InspectionRunner:
             t0 = time.perf_counter()
             records = self._joint_records(board, insp.id)
             self.db.inspections.add_joints(insp.id, records)
+            seeds = self._seed(board, insp.id, records)
             done = self.db.inspections.finish_inspection(insp.id)
             persist_s = time.perf_counter() - t0
         except Cancelled:
@@ -416,9 +421,9 @@ class InspectionRunner:
         timings["persist"] = persist_s
         regions = board.counts()
         n_explained = 0
-        if explain and self.explainer is not None and board.queue_order():
+        if explain and self.explainer is not None and (board.queue_order() or seeds):
             n_explained = self._explain(
-                board, insp.id, on_progress, on_explained, cancel, timings
+                board, insp.id, on_progress, on_explained, cancel, timings, seeds
             )
         log.info(
             "%s: %d joints (%s) as inspection %d",
@@ -481,6 +486,23 @@ class InspectionRunner:
             )
         return records
 
+    def _seed(
+        self, board: BoardInspection, inspection_id: int, records: list[JointRecord]
+    ) -> list[PlacedSeed]:
+        """Vigilance seeds for the board (never raises; see `app.vigilance`)."""
+        if self.vigilance is None:
+            return []
+        crop_dir = self._board_dir(inspection_id) / "crops"
+        return self.vigilance.seed_board(
+            self.db,
+            self.classifier,
+            self.model_version,
+            board,
+            inspection_id,
+            records,
+            crop_dir,
+        )
+
     def _explain(
         self,
         board: BoardInspection,
@@ -489,12 +511,15 @@ class InspectionRunner:
         on_explained: Callable[[JointExplanation], None] | None,
         cancel: CancelCheck | None,
         timings: dict[str, float],
+        seeds: list[PlacedSeed],
     ) -> int:
+        from app.vigilance import explain_inputs
         from inference.explain_queue import explain_joints
 
         assert self.explainer is not None
+        # Joint ids in insertion order: the board's joints, then its seeds.
         ids = self.db.inspections.joint_ids(inspection_id)
-        order = board.queue_order()
+        crops, order = explain_inputs(board, seeds)
         if self.max_explanations is not None:
             order = order[: max(0, self.max_explanations)]
         total = len(order)
@@ -527,7 +552,7 @@ class InspectionRunner:
         try:
             explain_joints(
                 self.explainer,
-                board.crops,
+                crops,
                 order,
                 self._board_dir(inspection_id) / "explanations",
                 on_explained=persist,

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from app.controllers.session_controller import UserSession
     from app.controllers.settings_controller import SettingsController
     from app.controllers.users_controller import UsersController
+    from app.controllers.vigilance_controller import VigilanceController
     from app.widgets.error_presenter import ErrorPresenter
 
 STATE_GROUP = "main_window"
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         review: ReviewController,
         rework: ReworkController,
         ingest: IngestController | None = None,
+        vigilance: VigilanceController | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -92,7 +94,7 @@ class MainWindow(QMainWindow):
             self.inspect_screen,
             self.review_screen,
             ReworkScreen(rework, presenter, self),
-            ReportsScreen(reports, self),
+            ReportsScreen(reports, self, vigilance),
             ModelScreen(settings.startup_settings, models, self),
             SettingsScreen(settings, users, self),
         ]

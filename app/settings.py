@@ -47,6 +47,39 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Vigilance:
+    """Inspector vigilance seeding (docs/vigilance.md); off unless enabled.
+
+    Attributes:
+        enabled: seed known joints into the review queue.
+        rate: seeds per possibly defective joint of a board (0.05 = 1 in 20).
+        defect_fraction: share of known-defect seeds (the rest known good).
+        library: the seed library (a manifest-format folder).
+    """
+
+    enabled: bool = False
+    rate: float = 0.05
+    defect_fraction: float = 0.5
+    library: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.rate <= 1.0:
+            msg = f"vigilance_rate must be within [0, 1], got {self.rate}"
+            raise SettingsError(msg)
+        if not 0.0 <= self.defect_fraction <= 1.0:
+            msg = (
+                "vigilance_defect_fraction must be within [0, 1], got "
+                f"{self.defect_fraction}"
+            )
+            raise SettingsError(msg)
+
+    @property
+    def active_library(self) -> str | None:
+        """The library to seed from, or None when seeding is off."""
+        return self.library if self.enabled and self.library and self.rate else None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a station needs to start, resolved to concrete values."""
 
@@ -57,6 +90,7 @@ class Settings:
     theme: str = "light"
     device: str = "auto"
     demo: bool = False
+    vigilance: Vigilance = field(default_factory=Vigilance)
 
     @property
     def database(self) -> str:
@@ -96,6 +130,7 @@ def load_settings(data_dir: Path | None = None) -> Settings:
                 t_lo=float(values.get("t_lo", base.thresholds.t_lo)),  # type: ignore[arg-type]
                 t_hi=float(values.get("t_hi", base.thresholds.t_hi)),  # type: ignore[arg-type]
             ),
+            vigilance=_vigilance(values, base.vigilance),
         )
     except (TypeError, ValueError) as exc:
         msg = f"{path}: {exc}"
@@ -112,6 +147,27 @@ def load_settings(data_dir: Path | None = None) -> Settings:
     return settings
 
 
+def _vigilance(values: dict[str, object], base: Vigilance) -> Vigilance:
+    """The vigilance keys of settings.toml (all optional: older files have none)."""
+    enabled = values.get("vigilance", base.enabled)
+    if not isinstance(enabled, bool):
+        msg = f"vigilance must be true or false, got {enabled!r}"
+        raise ValueError(msg)
+    return Vigilance(
+        enabled=enabled,
+        rate=float(values.get("vigilance_rate", base.rate)),  # type: ignore[arg-type]
+        defect_fraction=float(
+            values.get("vigilance_defect_fraction", base.defect_fraction)  # type: ignore[arg-type]
+        ),
+        library=str(values.get("vigilance_library", base.library)),
+    )
+
+
+def _toml_str(text: str) -> str:
+    """A TOML basic string (backslashes and quotes escaped: Windows paths)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def save_settings(settings: Settings) -> Path:
     """Write the site settings back to `<data_dir>/settings.toml`; returns the path."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -123,6 +179,10 @@ def save_settings(settings: Settings) -> Path:
         f'device = "{settings.device}"',
         f"t_lo = {settings.thresholds.t_lo}",
         f"t_hi = {settings.thresholds.t_hi}",
+        f"vigilance = {'true' if settings.vigilance.enabled else 'false'}",
+        f"vigilance_rate = {settings.vigilance.rate}",
+        f"vigilance_defect_fraction = {settings.vigilance.defect_fraction}",
+        f"vigilance_library = {_toml_str(settings.vigilance.library)}",
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

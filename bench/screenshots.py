@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.bootstrap import build_shell, build_station
 from app.gui_main import configure_application
-from app.settings import Settings
+from app.settings import DEFAULT_MODEL_DIR, Settings
 from app.theme import THEMES, apply_theme
 from app.widgets.login_dialog import LoginDialog
 from tests.app._seed import seed_station
@@ -182,55 +182,42 @@ SUPERVISOR, SUPERVISOR_PIN = "Sam Supervisor", "1357"
 REPORT_CODES = ("bridge", "insufficient_solder", "cold_joint", "solder_ball", "bridge")
 
 
-def _demo_model_folder(root: Path) -> Path:
-    """A model folder with a `model.json` and two evaluation plots (no weights)."""
+FIELD_LOOP = Path("build/field-loop")  # written by bench/field_loop.py
+SHIPPED_VERSION = "synth-efflite0-128-v1"
+
+
+def _register_real_versions(db: object, admin: object) -> str | None:
+    """The shipped model as the active version; the field loop's fine-tuned model and
+    its recorded comparison as a candidate when `bench/field_loop.py` has run.
+
+    Returns the candidate's version (None without the field-loop output).
+    """
     import json
 
-    import numpy as np
-    from matplotlib.figure import Figure
+    from app.fieldloop.versions import ensure_baseline, register_folder
 
-    folder = root / "model-1.3.0"
-    folder.mkdir()
-    card = {
-        "architecture": "efficientnet_lite0",
-        "version": "1.3.0",
-        "weights_sha256": "3f" * 32,
-        "thresholds": {"t_lo": 0.2, "t_hi": 0.8},
-        "temperature": 1.21,
-        "input_size": 128,
-        "created_utc": "2026-11-20T09:12:00+00:00",
-        "data": {"train": 8400, "val": 1800, "test": 1800, "defect_share": 0.31},
-        "metrics": {
-            "accuracy": 0.968,
-            "overkill": 0.019,
-            "escape": 0.013,
-            "auroc": 0.991,
-            "ece": 0.021,
-            "net_trust_score": 0.942,
+    active = ensure_baseline(db, DEFAULT_MODEL_DIR)
+    tuned = FIELD_LOOP / "ft"
+    result = FIELD_LOOP / "comparison" / "comparison.json"
+    if active is None or not (tuned / "model.json").is_file() or not result.is_file():
+        return None
+    candidate = register_folder(db, tuned, actor=admin)
+    r = json.loads(result.read_text())
+    db.models_registry.record_comparison(  # type: ignore[attr-defined]
+        candidate.version,
+        against=active.version,
+        summary={
+            "data": r["data"],
+            "n": r["n"],
+            "figures": {
+                f["key"]: {"old": f["old"], "new": f["new"], "better": f["better"]}
+                for f in r["figures"]
+            },
+            "changed_calls": r["changed_calls"],
         },
-    }
-    (folder / "model.json").write_text(json.dumps(card, indent=2))
-    rng = np.random.default_rng(7)
-    conf = np.linspace(0.05, 0.95, 10)
-    acc = np.clip(conf + rng.normal(0, 0.03, conf.size), 0, 1)
-    fig = Figure(figsize=(5, 4), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
-    ax.plot([0, 1], [0, 1], "--", color="#6B6B6B", label="perfect calibration")
-    ax.bar(conf, acc, width=0.09, color="#0072B2", alpha=0.8, label="observed")
-    ax.set(xlabel="confidence", ylabel="defect frequency", title="Reliability diagram")
-    ax.legend()
-    fig.savefig(folder / "reliability_diagram.png")
-    fig = Figure(figsize=(5, 4), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
-    matrix = np.array([[0.97, 0.41], [0.55, 0.95]])
-    ax.imshow(matrix, cmap="viridis", vmin=0, vmax=1)
-    for (i, j), v in np.ndenumerate(matrix):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white")
-    ax.set_xticks([0, 1], ["pred. good", "pred. defect"])
-    ax.set_yticks([0, 1], ["good", "defect"])
-    ax.set_title("Trust matrix (question-answer trust)")
-    fig.savefig(folder / "trust_matrix.png")
-    return folder
+        actor=admin,
+    )
+    return candidate.version
 
 
 def _seed_report_period(db: object, inspectors: list[object]) -> None:
@@ -255,7 +242,7 @@ def _seed_report_period(db: object, inspectors: list[object]) -> None:
             product="CTRL-A",
             image_path=f"/img/{serial}.png",
             image_sha256=hashlib.sha256(serial.encode()).hexdigest(),
-            model_version="1.3.0",
+            model_version=SHIPPED_VERSION,
             t_lo=0.2,
             t_hi=0.8,
             joints=joints,
@@ -286,9 +273,10 @@ def shoot_reports_and_model(app: QApplication, out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="soldernet-shots-rm-") as tmp:
         root = Path(tmp)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tmp)
-        folder = _demo_model_folder(root)
         settings = Settings(
-            data_dir=root, db_url=str(root / "inspection.db"), model_dir=folder
+            data_dir=root,
+            db_url=str(root / "inspection.db"),
+            model_dir=DEFAULT_MODEL_DIR,
         )
         db = open_database(settings.database)
         try:
@@ -298,15 +286,7 @@ def shoot_reports_and_model(app: QApplication, out: Path) -> None:
                 db.users.create_user(name, "inspector", "1357", actor=admin)
                 for name in ("Ivan Inspector", "Ines Inspector")
             ]
-            for version in ("1.2.0", "1.3.0"):
-                db.models_registry.register(
-                    version,
-                    str(root / "gone" / version),
-                    version[-3] * 64,
-                    {},
-                    actor=admin,
-                )
-            db.models_registry.promote("1.3.0", actor=admin)
+            candidate = _register_real_versions(db, admin)
         finally:
             db.close()
         station = build_station(settings)
@@ -334,13 +314,17 @@ def shoot_reports_and_model(app: QApplication, out: Path) -> None:
                 save(window, out / f"reports-dashboard-{theme}.png")
                 window.tabs.setCurrentWidget(model)
                 model.set_session(station.session.session)
-                wait_until(app, lambda: model.versions_table.rowCount() == 2)
+                rows = 2 if candidate else 1
+                wait_until(app, lambda n=rows: model.versions_table.rowCount() == n)
                 wait_until(app, lambda: len(model._p) > 0)
                 wait_until(app, lambda: not station.models.busy)
                 model.t_lo_slider.setValue(30)
                 model.t_hi_slider.setValue(70)
                 for index, name in enumerate(("whatif", "plots", "versions")):
                     model.tabs.setCurrentIndex(index)
+                    if name == "versions" and candidate:
+                        model.versions_table.selectRow(0)  # newest: the candidate
+                        wait_until(app, lambda: model.comparison.has_evidence)
                     settle(app, 0.3)
                     save(window, out / f"model-{name}-{theme}.png")
                 model.t_lo_slider.setValue(20)

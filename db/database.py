@@ -36,6 +36,9 @@ from db.services import (
     ShiftService,
     UserService,
 )
+from db.services.drift import DriftService
+from db.services.verified import VerifiedJointService
+from db.services.vigilance import VigilanceService
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,9 @@ class Database:
         self.audit = AuditService(w, r, where=where)
         self.models_registry = ModelRegistryService(w, r, where=where)
         self.claims = ClaimService(w, r, where=where)
+        self.drift = DriftService(w, r, where=where)
+        self.verified = VerifiedJointService(w, r, where=where)
+        self.vigilance = VigilanceService(w, r, where=where)
 
     @property
     def path(self) -> Path | None:

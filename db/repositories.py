@@ -21,6 +21,7 @@ from db.models import (
     ReworkItem,
     User,
     Verdict,
+    VigilanceSeed,
 )
 
 M = TypeVar("M", bound=Base)
@@ -161,6 +162,28 @@ def review_rows() -> Any:
     )
 
 
+def not_seeded(joint_id: Any) -> Any:
+    """A WHERE clause: the joint (column or correlated expression) is no vigilance seed.
+
+    Seeded joints (`VigilanceSeed`) are tests of the inspector, not production: every
+    rework, report and model-feedback query filters them out with this.
+    """
+    return ~exists().where(VigilanceSeed.joint_id == joint_id)
+
+
+def seed_joint_ids() -> Any:
+    """A select of the ids of every seeded (vigilance test) joint."""
+    return select(VigilanceSeed.joint_id)
+
+
+def is_seeded(s: Session, joint_id: int) -> bool:
+    """Whether the joint is a vigilance seed."""
+    return (
+        s.scalar(select(VigilanceSeed.id).where(VigilanceSeed.joint_id == joint_id))
+        is not None
+    )
+
+
 def open_rework_item(s: Session, joint_id: int) -> ReworkItem | None:
     """The open rework item of a joint, if any."""
     return s.scalars(
@@ -175,7 +198,7 @@ def inspection_counts(s: Session, inspection_id: int) -> dict[Region, int]:
     """Joint counts per region of one inspection."""
     rows = s.execute(
         select(Joint.region, func.count())
-        .where(Joint.inspection_id == inspection_id)
+        .where(Joint.inspection_id == inspection_id, not_seeded(Joint.id))
         .group_by(Joint.region)
     ).all()
     return {Region(r): int(n) for r, n in rows}
@@ -188,7 +211,7 @@ def rework_count(s: Session, inspection_id: int) -> int:
             select(func.count())
             .select_from(ReworkItem)
             .join(Joint, ReworkItem.joint_id == Joint.id)
-            .where(Joint.inspection_id == inspection_id)
+            .where(Joint.inspection_id == inspection_id, not_seeded(Joint.id))
         )
         or 0
     )

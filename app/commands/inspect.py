@@ -85,7 +85,61 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
     )
+    p.add_argument(
+        "--vigilance-library",
+        metavar="PATH",
+        help="seed known joints from this manifest folder into the review queue "
+        "(default: the settings' library when vigilance is on)",
+    )
+    p.add_argument(
+        "--vigilance-rate",
+        type=_fraction,
+        metavar="R",
+        help="seeds per possibly defective joint (default: settings, else 0.05)",
+    )
+    p.add_argument(
+        "--vigilance-defect-fraction",
+        type=_fraction,
+        metavar="F",
+        help="share of known-defect seeds (default: settings, else 0.5)",
+    )
     p.set_defaults(handler=run)
+
+
+def _fraction(text: str) -> float:
+    """A number within [0, 1] (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        msg = f"expected a number within [0, 1], got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _vigilance_seeder(args: argparse.Namespace, artefacts: Path) -> Any:
+    """The vigilance seeder of the flags and the settings (None: off)."""
+    from app.settings import SettingsError, Vigilance, load_settings
+    from app.vigilance import VigilanceConfig, VigilanceSeeder
+
+    try:
+        v = load_settings().vigilance
+    except SettingsError:
+        v = Vigilance()
+    library = args.vigilance_library or v.active_library
+    rate = v.rate if args.vigilance_rate is None else args.vigilance_rate
+    if not library or rate <= 0:
+        return None
+    fraction = args.vigilance_defect_fraction
+    return VigilanceSeeder(
+        VigilanceConfig(
+            library=Path(library),
+            rate=rate,
+            defect_fraction=v.defect_fraction if fraction is None else fraction,
+            cache_dir=artefacts / "vigilance",
+        )
+    )
 
 
 def _say(message: str) -> None:
@@ -170,6 +224,7 @@ def run(args: argparse.Namespace) -> int:
 
     from app.commands.db import resolve_database
     from app.commands.explain import model_folder, write_json
+    from app.fieldloop.versions import choose_model, ensure_baseline
     from app.inspection_runner import BoardResult, InspectionRunner
     from app.settings import SettingsError, default_data_dir, load_settings
     from db import DbError, open_database
@@ -180,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(max(1, int(args.threads)))
     try:
-        folder = model_folder(args)
+        configured = model_folder(args)
     except FileNotFoundError as exc:
         _say(str(exc))
         return EXIT_FAILURE
@@ -197,6 +252,10 @@ def run(args: argparse.Namespace) -> int:
         with open_database(target, create_folder=is_default) as db:
             db.inspections.mark_interrupted()
             user = _find_user(db, args.user) if args.user else None
+            # Without --model: the registry's active version, else the configured
+            # folder (which, once loaded, becomes the registry's baseline).
+            choice = choose_model(None if args.model else db, configured)
+            folder = choice.folder
             runner = InspectionRunner.from_model_folder(
                 db,
                 folder,
@@ -206,7 +265,10 @@ def run(args: argparse.Namespace) -> int:
                 device=args.device,
                 user=user,
                 max_explanations=args.max_explanations,
+                vigilance=_vigilance_seeder(args, artefacts),
             )
+            if choice.version is None and not args.model:
+                ensure_baseline(db, folder)
 
             def one(path: Path) -> BoardResult:
                 try:

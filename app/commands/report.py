@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 
 from app.cli import EXIT_FAILURE, EXIT_OK
+from app.commands._login import add_login_arguments, read_pin
 
 
 def _when(text: str) -> datetime:
@@ -48,21 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--to", dest="end", type=_until, help="end date, inclusive (UTC; default: now)"
     )
-    p.add_argument("--user", required=True, help="your user name")
-    p.add_argument("--pin", help="your PIN (prefer $SOLDERNET_PIN: argv is visible)")
+    add_login_arguments(p)
     p.add_argument("--json", dest="json_path", help="also write the figures as JSON")
     p.set_defaults(handler=run)
-
-
-def _pin(args: argparse.Namespace) -> str | None:
-    if args.pin:
-        return str(args.pin)
-    env = os.environ.get("SOLDERNET_PIN")
-    if env:
-        return env
-    if sys.stdin.isatty():
-        return getpass.getpass(f"PIN for {args.user}: ")
-    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print("soldernet report: --to goes with --from, not --shift", file=sys.stderr)
         return EXIT_FAILURE
     end = args.end
-    pin = _pin(args)
+    pin = read_pin(args)
     if not pin:
         print(
             "soldernet report: no PIN given (use $SOLDERNET_PIN or --pin)",

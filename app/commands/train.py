@@ -25,7 +25,82 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_train_arguments(p)
     p.add_argument("--json", metavar="PATH", help="write the training summary as JSON")
+    p.add_argument(
+        "--db", help="database for --from VERSION and --register (default: settings)"
+    )
+    p.add_argument(
+        "--register",
+        action="store_true",
+        help="register the trained model as a candidate version (needs --user)",
+    )
+    p.add_argument("--user", help="your user name (for --register; audited)")
+    p.add_argument("--pin", help="your PIN (prefer $SOLDERNET_PIN)")
     p.set_defaults(handler=run)
+
+
+def _prepare_fine_tune(args: argparse.Namespace) -> str | None:
+    """Resolve `--from` (folder or registered version) and its defaults.
+
+    Sets `from_model` to the folder, `parent_version`, and, when not given, the
+    parent's input size and a derived version tag. Returns an error message or None.
+    """
+    from datetime import UTC, datetime
+
+    from app.fieldloop.versions import ModelFolderError, read_card, resolve_model
+
+    try:
+        if Path(args.from_model).is_dir():
+            folder = Path(args.from_model)
+        else:
+            from app.commands.db import resolve_database
+            from db import DbError, open_database
+
+            target, is_default = resolve_database(args.db)
+            try:
+                with open_database(target, create_folder=is_default) as db:
+                    folder = resolve_model(db, args.from_model)
+            except DbError as exc:
+                return str(exc)
+        card = read_card(folder)
+    except ModelFolderError as exc:
+        return str(exc)
+    args.from_model = str(folder)
+    args.parent_version = str(card["version"])
+    if args.input_size is None:
+        args.input_size = int(card.get("input_size") or 256)
+    if args.version is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M")
+        args.version = f"{card['version']}-ft{stamp}"
+    return None
+
+
+def _register(args: argparse.Namespace, model_dir: Path) -> str | None:
+    """Register the trained folder as a candidate; returns an error message or None."""
+    from app.commands._login import read_pin
+    from app.commands.db import resolve_database
+    from app.fieldloop.versions import ModelFolderError, register_folder
+    from db import AuthenticationError, DbError, PermissionDeniedError, open_database
+
+    pin = read_pin(args)
+    if not args.user or not pin:
+        return "--register needs --user and a PIN ($SOLDERNET_PIN or --pin)"
+    target, is_default = resolve_database(args.db)
+    try:
+        with open_database(target, create_folder=is_default) as db:
+            user = db.users.authenticate(args.user, pin)
+            if user.role.value not in {"engineer", "admin"}:
+                return f"{user.name} ({user.role.value}) may not register models"
+            row = register_folder(db, model_dir, actor=user)
+    except (
+        AuthenticationError,
+        PermissionDeniedError,
+        DbError,
+        ModelFolderError,
+        ValueError,
+    ) as exc:
+        return str(exc)
+    print(f"registered {row.version} as a candidate (promote with `soldernet models`)")
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +109,14 @@ def run(args: argparse.Namespace) -> int:
     from inference.evaluation import jsonable
     from inference.training.train_classifier import TrainConfig, train
 
+    if args.register and not args.user:
+        print("soldernet train: --register needs --user", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.from_model:
+        problem = _prepare_fine_tune(args)
+        if problem:
+            print(f"soldernet train: --from: {problem}", file=sys.stderr)
+            return EXIT_FAILURE
     try:
         result = train(TrainConfig.from_args(args))
     except InferenceError as exc:
@@ -61,6 +144,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(jsonable(summary), indent=2), "utf-8")
+    if args.register:
+        problem = _register(args, Path(result.model_dir))
+        if problem:
+            print(f"soldernet train: --register: {problem}", file=sys.stderr)
+            return EXIT_FAILURE
     return EXIT_OK
 
 

@@ -122,6 +122,14 @@ def _rollback(db: Any, actor: Any) -> Any:
     return db.models_registry.rollback(actor=actor)
 
 
+def _comparison(db: Any, version: str) -> tuple[str, str | None, Any]:
+    active = db.models_registry.active()
+    if active is None or active.version == version:
+        return version, active.version if active else None, None
+    details = db.models_registry.latest_comparison(version, active.version)
+    return version, active.version, details
+
+
 class ModelController(QObject):
     """Fetches the model card, past verdict outcomes and registry versions."""
 
@@ -131,6 +139,9 @@ class ModelController(QObject):
     outcomes_ready = Signal(object)
     # The registered versions arrived: list[ModelVersionDTO], newest first.
     versions_ready = Signal(object)
+    # A version's promotion evidence arrived: (version, active version or None,
+    # the recorded comparison details or None).
+    comparison_ready = Signal(object)
     # A promote or rollback succeeded: the now active ModelVersionDTO.
     version_changed = Signal(object)
     # Something failed: an ErrorInfo.
@@ -167,6 +178,10 @@ class ModelController(QObject):
         self._run(_outcomes, self._on_outcomes_result, self._db)
         self._run(_versions, self._on_versions_result, self._db)
 
+    def load_comparison(self, version: str) -> None:
+        """Fetch the recorded comparison of `version` against the active version."""
+        self._run(_comparison, self._on_comparison_result, self._db, version)
+
     def promote(self, actor: Any, version: str) -> None:
         """Make `version` the active one (audited by the registry)."""
         self._run(_promote, self._on_version_changed, self._db, actor, version)
@@ -196,6 +211,10 @@ class ModelController(QObject):
     @Slot(object)
     def _on_versions_result(self, versions: object) -> None:
         self.versions_ready.emit(versions)
+
+    @Slot(object)
+    def _on_comparison_result(self, result: object) -> None:
+        self.comparison_ready.emit(result)
 
     @Slot(object)
     def _on_version_changed(self, version: object) -> None:

@@ -26,6 +26,7 @@ REPORT_ROLES = frozenset({"supervisor", "engineer", "admin"})
 EXPORT_FORMATS = (".csv", ".xlsx", ".pdf")
 CHART_DPI = 100
 CHART_SIZE = (4.4, 3.8)
+DRIFT_WINDOWS = 14  # windows on the drift charts (14 shifts: almost five days)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,23 @@ def _export(db: Any, actor: Any, report: Any, path: Path, station: str) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class DriftView:
+    """A drift report with its control charts drawn: what the Drift tab shows."""
+
+    report: Any  # db.services.drift.DriftReport
+    chart: QImage | None = None
+
+
+def _drift_view(db: Any, windows: str, theme: str) -> DriftView:
+    """Chart the active model's recent windows (runs on a pool thread)."""
+    from app.widgets.drift_panel import drift_chart_png
+
+    report = db.drift.report(windows=windows, count=DRIFT_WINDOWS)
+    image = QImage.fromData(drift_chart_png(report, theme=theme), "PNG").copy()
+    return DriftView(report, image)
+
+
 def _list_shifts(db: Any) -> list[Any]:
     return list(db.shifts.list_shifts())
 
@@ -95,6 +113,8 @@ class ReportController(QObject):
     report_ready = Signal(object)
     # A report with its chart images arrived: a ReportView.
     view_ready = Signal(object)
+    # The drift charts of the active model arrived: a DriftView.
+    drift_ready = Signal(object)
     # The shifts for the period picker arrived: list[ShiftDTO], newest first.
     shifts_ready = Signal(object)
     # An export finished: the path written (str).
@@ -153,6 +173,15 @@ class ReportController(QObject):
         task.signals.result.connect(self._on_view_result)
         self._start(task)
 
+    def fetch_drift(self, *, windows: str = "shift", theme: str = "light") -> None:
+        """Chart the active model's drift per shift or per N boards.
+
+        Answers on `drift_ready` with a `DriftView`.
+        """
+        task = self._runner.submit(_drift_view, self._db, windows, theme)
+        task.signals.result.connect(self._on_drift_result)
+        self._start(task)
+
     def fetch_shifts(self) -> None:
         """List the shifts for the period picker; answers on `shifts_ready`."""
         task = self._runner.submit(_list_shifts, self._db)
@@ -188,6 +217,10 @@ class ReportController(QObject):
         assert isinstance(view, ReportView)
         self.report_ready.emit(view.report)
         self.view_ready.emit(view)
+
+    @Slot(object)
+    def _on_drift_result(self, view: object) -> None:
+        self.drift_ready.emit(view)
 
     @Slot(object)
     def _on_shifts_result(self, shifts: object) -> None:

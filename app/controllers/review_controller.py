@@ -146,7 +146,31 @@ def _counters(
     )
 
 
-def _record(db: Any, session: Any, request: VerdictRequest) -> Any:
+@dataclass(frozen=True)
+class _Saved:
+    """A saved verdict and, for a vigilance seed, what it was (after the verdict)."""
+
+    verdict: Any  # VerdictDTO
+    reveal: Any  # db.services.vigilance.SeedReveal | None
+
+
+def _record(db: Any, session: Any, request: VerdictRequest) -> _Saved:
+    verdict = _give(db, session, request)
+    # The truth of a seeded joint is asked for only now, after the verdict is
+    # committed: nothing about it reaches the screen before.
+    reveal = None
+    vigilance = getattr(db, "vigilance", None)
+    if vigilance is not None:
+        try:
+            reveal = vigilance.reveal(request.joint_id)
+        except Exception:
+            log.warning(
+                "vigilance reveal of joint %d failed", request.joint_id, exc_info=True
+            )
+    return _Saved(verdict, reveal)
+
+
+def _give(db: Any, session: Any, request: VerdictRequest) -> Any:
     return db.review.record_verdict(
         request.joint_id,
         user=session.user,
@@ -186,6 +210,8 @@ class ReviewController(QObject):
     counters_changed = Signal(object)
     # A verdict was saved: the VerdictDTO.
     verdict_saved = Signal(object)
+    # After a verdict on a vigilance seed (always after `verdict_saved`): a SeedReveal.
+    vigilance_revealed = Signal(object)
     # Saving a verdict failed: (joint_id, ErrorInfo); nothing changed.
     verdict_failed = Signal(int, object)
     # An undo went through: an UndoResult (None: nothing to undo).
@@ -377,10 +403,13 @@ class ReviewController(QObject):
         self.products_loaded.emit(products)
 
     @Slot(object)
-    def _on_verdict_result(self, verdict: object) -> None:
+    def _on_verdict_result(self, saved: object) -> None:
         self._saving.pop(self.sender(), None)
         self._set_busy(False)  # the write is over: the next verdict may start
-        self.verdict_saved.emit(verdict)
+        assert isinstance(saved, _Saved)
+        self.verdict_saved.emit(saved.verdict)
+        if saved.reveal is not None:
+            self.vigilance_revealed.emit(saved.reveal)
 
     @Slot(object)
     def _on_verdict_failed(self, error: object) -> None:

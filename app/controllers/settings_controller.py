@@ -13,7 +13,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 
-from app.settings import Settings, SettingsError, Thresholds, save_settings
+from app.settings import (
+    Settings,
+    SettingsError,
+    Thresholds,
+    Vigilance,
+    save_settings,
+)
 from app.theme import THEMES, apply_theme
 from app.workers.errors import ErrorInfo
 
@@ -81,6 +87,31 @@ class SettingsController(QObject):
             thresholds=thresholds,
         )
         self._save(new)
+
+    def save_vigilance(
+        self, *, enabled: bool, rate: float, defect_fraction: float, library: str
+    ) -> None:
+        """Validate and save the vigilance seeding settings (used from the next start).
+
+        Answers `settings_saved` or `failed` (e.g. enabled without a library).
+        """
+        try:
+            vigilance = Vigilance(
+                enabled=bool(enabled),
+                rate=float(rate),
+                defect_fraction=float(defect_fraction),
+                library=library.strip(),
+            )
+            if vigilance.enabled and not vigilance.library:
+                msg = "choose a seed library folder (with manifest.csv) first"
+                raise SettingsError(msg)
+            if vigilance.enabled and not Path(vigilance.library).exists():
+                msg = f"seed library {vigilance.library} does not exist"
+                raise SettingsError(msg)
+        except SettingsError as exc:
+            self.failed.emit(ErrorInfo.from_exception(exc))
+            return
+        self._save(replace(self._settings, vigilance=vigilance))
 
     def needs_restart(self) -> bool:
         """True when the saved database or model differs from the running one."""

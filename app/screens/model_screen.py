@@ -44,6 +44,7 @@ from app.widgets.outcome_histogram import (
     GOOD_COLOUR,
     OutcomeHistogram,
 )
+from app.widgets.version_comparison import VersionComparison
 from inference.metrics import region_metrics
 
 if TYPE_CHECKING:
@@ -54,7 +55,15 @@ log = logging.getLogger(__name__)
 
 SLIDER_STEPS = 100  # slider units per 1.0 of probability
 CARD_WIDTH = 340
-VERSION_COLUMNS = ("Version", "Status", "Registered", "Promoted", "SHA-256")
+VERSION_COLUMNS = (
+    "Version",
+    "Status",
+    "From",
+    "Test accuracy",
+    "Registered",
+    "Promoted",
+    "SHA-256",
+)
 
 
 def _fmt(value: Any) -> str:
@@ -151,6 +160,7 @@ class ModelScreen(QWidget):
             models.info_ready.connect(self._on_models_info_ready)
             models.outcomes_ready.connect(self._on_models_outcomes_ready)
             models.versions_ready.connect(self._on_models_versions_ready)
+            models.comparison_ready.connect(self._on_models_comparison_ready)
             models.version_changed.connect(self._on_models_version_changed)
             models.failed.connect(self._on_models_failed)
             models.busy_changed.connect(self._on_models_busy_changed)
@@ -320,7 +330,10 @@ class ModelScreen(QWidget):
             QHeaderView.ResizeMode.ResizeToContents
         )
         self.versions_table.horizontalHeader().setStretchLastSection(True)
-        self.versions_table.itemSelectionChanged.connect(self._update_permissions)
+        self.versions_table.itemSelectionChanged.connect(
+            self._on_versions_selection_changed
+        )
+        self.comparison = VersionComparison(page)
         self.promote_button = QPushButton("Promote selected", page)
         self.promote_button.setObjectName("modelPromote")
         self.promote_button.clicked.connect(self._on_promote_button_clicked)
@@ -336,6 +349,7 @@ class ModelScreen(QWidget):
         layout = QVBoxLayout(page)
         layout.addWidget(self.versions_table, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.comparison, 1)
         return page
 
     # -- session -------------------------------------------------------------------
@@ -357,13 +371,43 @@ class ModelScreen(QWidget):
     def _update_permissions(self) -> None:
         allowed = self._may_promote()
         selected = bool(self.versions_table.selectionModel().selectedRows())
-        self.promote_button.setEnabled(allowed and selected)
+        # Promotion needs the side-by-side evidence (or no active version yet).
+        evidence = self.comparison.has_evidence or self._no_active_version()
+        self.promote_button.setEnabled(allowed and selected and evidence)
         self.rollback_button.setEnabled(allowed and self.versions_table.rowCount() > 0)
         self.permission_label.setText(
             ""
             if allowed or self._session is None
             else "Engineers and administrators promote and roll back models."
         )
+
+    def _no_active_version(self) -> bool:
+        table = self.versions_table
+        return all(
+            (table.item(r, 1) is None or table.item(r, 1).text() != "active")
+            for r in range(table.rowCount())
+        )
+
+    def _selected_version(self) -> str | None:
+        rows = self.versions_table.selectionModel().selectedRows()
+        item = self.versions_table.item(rows[0].row(), 0) if rows else None
+        return item.text() if item is not None else None
+
+    @Slot()
+    def _on_versions_selection_changed(self) -> None:
+        self.comparison.has_evidence = False
+        version = self._selected_version()
+        if version is not None and self._models is not None:
+            self._models.load_comparison(version)
+        self._update_permissions()
+
+    @Slot(object)
+    def _on_models_comparison_ready(self, result: Any) -> None:
+        version, active, details = result
+        if version != self._selected_version():
+            return  # the selection moved on meanwhile
+        self.comparison.show_comparison(version, active, details)
+        self._update_permissions()
 
     # -- what-if -------------------------------------------------------------------
     @property
@@ -497,12 +541,9 @@ class ModelScreen(QWidget):
 
     @Slot()
     def _on_promote_button_clicked(self) -> None:
-        rows = self.versions_table.selectionModel().selectedRows()
-        if not rows or self._models is None or self._session is None:
-            return
-        item = self.versions_table.item(rows[0].row(), 0)
-        if item is not None:
-            self._models.promote(self._session.user, item.text())
+        version = self._selected_version()
+        if version is not None and self._models is not None and self._session:
+            self._models.promote(self._session.user, version)
 
     @Slot()
     def _on_rollback_button_clicked(self) -> None:
@@ -520,13 +561,19 @@ class ModelScreen(QWidget):
     @Slot(object)
     def _on_models_versions_ready(self, versions: Any) -> None:
         table = self.versions_table
+        keep = self._selected_version()  # reselected below: a refresh keeps it
+        table.blockSignals(True)
         table.setRowCount(0)
         for v in versions:
             row = table.rowCount()
             table.insertRow(row)
+            card = dict(v.card or {})
+            accuracy = (card.get("test") or {}).get("accuracy")
             cells = (
                 v.version,
                 str(getattr(v.status, "value", v.status)),
+                str(card.get("parent_version") or "–"),
+                "–" if accuracy is None else f"{100 * accuracy:.1f} %",
                 v.registered_at.astimezone().strftime("%Y-%m-%d %H:%M"),
                 v.promoted_at.astimezone().strftime("%Y-%m-%d %H:%M")
                 if v.promoted_at
@@ -538,6 +585,12 @@ class ModelScreen(QWidget):
                 if col == len(cells) - 1:
                     cell.setToolTip(v.sha256)
                 table.setItem(row, col, cell)
+        table.blockSignals(False)
+        rows = [r for r in range(table.rowCount()) if table.item(r, 0).text() == keep]
+        if rows:
+            table.selectRow(rows[0])  # reloads the comparison (status may change)
+        else:
+            self._on_versions_selection_changed()
         self._update_permissions()
 
     @Slot(object)

@@ -5,6 +5,11 @@ tiles show the product.md §6 figures; the charts (Pareto by defect code and by 
 calls and their outcome) are drawn off the GUI thread by the controller and arrive as
 QImages. Exports run on the task pool; the save dialog sits behind `ExportDialog.ask`
 so tests can replace it.
+
+The drift monitor (`app.widgets.drift_panel`) is the "Drift" tab next to the charts,
+and its red banner sits above the KPI tiles while the active model's newest judged
+window alarms. Further monitoring panels (vigilance) go into `detail_tabs` the same
+way.
 """
 
 from __future__ import annotations
@@ -37,11 +42,14 @@ from PySide6.QtWidgets import (
 
 from app.models.figures_model import FiguresTableModel, report_rows
 from app.theme import current_theme
+from app.widgets.drift_panel import DriftBanner, DriftPanel
 from app.widgets.empty_state import EmptyStateWidget, centred
 from app.widgets.error_presenter import describe
+from app.widgets.vigilance_panel import VigilancePanel
 
 if TYPE_CHECKING:
     from app.controllers.report_controller import ReportController
+    from app.controllers.vigilance_controller import VigilanceController
 
 log = logging.getLogger(__name__)
 
@@ -200,10 +208,14 @@ class ReportsScreen(QWidget):
     MODE_CURRENT, MODE_SHIFT, MODE_RANGE = range(3)
 
     def __init__(
-        self, reports: ReportController, parent: QWidget | None = None
+        self,
+        reports: ReportController,
+        parent: QWidget | None = None,
+        vigilance: VigilanceController | None = None,
     ) -> None:
         super().__init__(parent)
         self._reports = reports
+        self._vigilance = vigilance
         self._session: Any = None
         self.report: Any = None
 
@@ -303,12 +315,23 @@ class ReportsScreen(QWidget):
         self.detail_tabs = QTabWidget(self)
         self.detail_tabs.addTab(charts, "Charts")
         self.detail_tabs.addTab(self.table, "All figures")
+        self.drift_panel = DriftPanel(self)
+        self.drift_panel.setObjectName("driftPanel")
+        self.drift_panel.windows_changed.connect(self._on_drift_panel_windows_changed)
+        self.detail_tabs.addTab(self.drift_panel, "Drift")
+        self.vigilance_panel: VigilancePanel | None = None
+        if vigilance is not None:
+            self.vigilance_panel = VigilancePanel(vigilance, self)
+            self.detail_tabs.addTab(self.vigilance_panel, "Vigilance")
+        self.drift_banner = DriftBanner(self)
+        self.drift_banner.show_requested.connect(self._on_drift_banner_show_requested)
 
         dashboard = QWidget(self)
         dash = QVBoxLayout(dashboard)
         dash.setContentsMargins(0, 0, 0, 0)
         dash.addLayout(top)
         dash.addLayout(info)
+        dash.addWidget(self.drift_banner)
         dash.addLayout(grid)
         dash.addWidget(self.detail_tabs, 1)
 
@@ -332,6 +355,7 @@ class ReportsScreen(QWidget):
         layout.addWidget(self.stack)
 
         reports.view_ready.connect(self._on_reports_view_ready)
+        reports.drift_ready.connect(self._on_reports_drift_ready)
         reports.shifts_ready.connect(self._on_reports_shifts_ready)
         reports.exported.connect(self._on_reports_exported)
         reports.failed.connect(self._on_reports_failed)
@@ -343,6 +367,8 @@ class ReportsScreen(QWidget):
         """Show the dashboard of `session`'s shift (or the not-allowed page)."""
         self._session = session
         self._show(None)
+        self.drift_banner.set_report(None)
+        self.drift_panel.set_view(None, None)
         if session is None:
             return
         allowed = self._reports.may_view(session.role)
@@ -376,6 +402,7 @@ class ReportsScreen(QWidget):
         app = QApplication.instance()
         theme = current_theme(app) if isinstance(app, QApplication) else "light"
         self._reports.fetch_view(self._session.user, theme=theme, **self.period())
+        self._reports.fetch_drift(windows=self.drift_panel.window_kind, theme=theme)
 
     # -- display -------------------------------------------------------------------
     def _show(self, report: Any) -> None:
@@ -437,9 +464,36 @@ class ReportsScreen(QWidget):
     @Slot(object)
     def _on_reports_view_ready(self, view: Any) -> None:
         self._show(view.report)
+        if self.vigilance_panel is not None and self._session is not None:
+            # The seeded-joint scores of the same period, for those who may see them.
+            allowed = self._vigilance.may_view(self._session.role)  # type: ignore[union-attr]
+            self.detail_tabs.setTabVisible(
+                self.detail_tabs.indexOf(self.vigilance_panel), allowed
+            )
+            if allowed:
+                self.vigilance_panel.load(
+                    self._session.user, view.report.period_start, view.report.period_end
+                )
         for name, image in view.charts.items():
             if name in self.charts:
                 self.charts[name].set_image(image)
+
+    @Slot(object)
+    def _on_reports_drift_ready(self, view: Any) -> None:
+        self.drift_panel.set_view(view.report, view.chart)
+        self.drift_banner.set_report(view.report)
+
+    @Slot(str)
+    def _on_drift_panel_windows_changed(self, windows: str) -> None:
+        if self._session is None or not self._reports.may_view(self._session.role):
+            return
+        app = QApplication.instance()
+        theme = current_theme(app) if isinstance(app, QApplication) else "light"
+        self._reports.fetch_drift(windows=windows, theme=theme)
+
+    @Slot()
+    def _on_drift_banner_show_requested(self) -> None:
+        self.detail_tabs.setCurrentWidget(self.drift_panel)
 
     @Slot(object)
     def _on_reports_shifts_ready(self, shifts: Any) -> None:

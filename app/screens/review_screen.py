@@ -248,6 +248,7 @@ class ReviewScreen(QWidget):
         c.detail_loaded.connect(self._on_controller_detail_loaded)
         c.counters_changed.connect(self._on_controller_counters_changed)
         c.verdict_saved.connect(self._on_controller_verdict_saved)
+        c.vigilance_revealed.connect(self._on_controller_vigilance_revealed)
         c.verdict_failed.connect(self._on_controller_verdict_failed)
         c.verdict_undone.connect(self._on_controller_verdict_undone)
         c.products_loaded.connect(self.filter_bar.set_products)
@@ -461,6 +462,11 @@ class ReviewScreen(QWidget):
         self._controller.fetch_counters(
             self._current.board_id if self._current is not None else None
         )
+
+    @Slot(object)
+    def _on_controller_vigilance_revealed(self, reveal: object) -> None:
+        # Shown only after the verdict was saved (the controller asks afterwards).
+        self.panel.show_status(reveal.message)  # type: ignore[attr-defined]
 
     @Slot(int, object)
     def _on_controller_verdict_failed(self, joint_id: int, error: object) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -70,6 +71,7 @@ class SettingsScreen(QWidget):
         self._session: Any = None
 
         self._station_save_pending = False
+        self._vigilance_save_pending = False
         content = QWidget(self)
         content.setMaximumWidth(CONTENT_MAX_WIDTH)
         column = QVBoxLayout(content)
@@ -80,6 +82,7 @@ class SettingsScreen(QWidget):
         column.addWidget(heading)
         column.addWidget(self._build_appearance(content))
         column.addWidget(self._build_station(content))
+        column.addWidget(self._build_vigilance(content))
         column.addWidget(self._build_users(content))
         column.addStretch(1)
 
@@ -155,6 +158,55 @@ class SettingsScreen(QWidget):
         form.addRow("", self.station_note)
         return box
 
+    def _build_vigilance(self, parent: QWidget) -> QGroupBox:
+        box = QGroupBox("Vigilance checks", parent)
+        self.vigilance_box = box
+        form = QFormLayout(box)
+        about = _note(box)
+        about.setText(
+            "Seeds known-defect and known-good joints from a library into the review "
+            "queue to measure each inspector's hit and false-alarm rates. Inspectors "
+            "learn a joint was a test only after their verdict; seeds never reach "
+            "rework or the production report."
+        )
+        self.vigilance_check = QCheckBox("Seed known joints into the queue", box)
+        self.vigilance_check.setObjectName("vigilanceCheck")
+        self.vigilance_rate_spin = QDoubleSpinBox(box)
+        self.vigilance_rate_spin.setObjectName("vigilanceRateSpin")
+        self.vigilance_rate_spin.setRange(0.0, 100.0)
+        self.vigilance_rate_spin.setDecimals(1)
+        self.vigilance_rate_spin.setSingleStep(0.5)
+        self.vigilance_rate_spin.setSuffix(" % of queued joints")
+        self.vigilance_defect_spin = QDoubleSpinBox(box)
+        self.vigilance_defect_spin.setObjectName("vigilanceDefectSpin")
+        self.vigilance_defect_spin.setRange(0.0, 100.0)
+        self.vigilance_defect_spin.setDecimals(0)
+        self.vigilance_defect_spin.setSingleStep(5.0)
+        self.vigilance_defect_spin.setSuffix(" % known defects")
+        self.vigilance_library_edit = QLineEdit(box)
+        self.vigilance_library_edit.setObjectName("vigilanceLibraryEdit")
+        self.vigilance_library_edit.setPlaceholderText(
+            "folder with manifest.csv (soldernet synth joints / export-verified)"
+        )
+        browse = QPushButton("Browse…", box)
+        browse.clicked.connect(self._on_vigilance_browse_clicked)
+        lib_row = QHBoxLayout()
+        lib_row.addWidget(self.vigilance_library_edit, 1)
+        lib_row.addWidget(browse)
+        self.vigilance_save_button = QPushButton("Save vigilance settings", box)
+        self.vigilance_save_button.setObjectName("saveVigilanceButton")
+        self.vigilance_save_button.clicked.connect(self._on_vigilance_save_clicked)
+        self.vigilance_note = _note(box)
+        self.vigilance_note.setObjectName("vigilanceNote")
+        form.addRow(about)
+        form.addRow("", self.vigilance_check)
+        form.addRow("Seed rate", self.vigilance_rate_spin)
+        form.addRow("Known defects", self.vigilance_defect_spin)
+        form.addRow("Seed library", lib_row)
+        form.addRow("", self.vigilance_save_button)
+        form.addRow("", self.vigilance_note)
+        return box
+
     def _build_users(self, parent: QWidget) -> QGroupBox:
         box = QGroupBox("Users", parent)
         self.users_box = box
@@ -188,6 +240,7 @@ class SettingsScreen(QWidget):
         self._session = session
         role = session.role if session is not None else ""
         self.station_box.setEnabled(self._settings.may_edit_station(role))
+        self.vigilance_box.setEnabled(self._settings.may_edit_station(role))
         if session is not None and not self._settings.may_edit_station(role):
             self.station_note.setText("Engineers and administrators change these.")
         is_admin = role == ADMIN_ROLE
@@ -202,6 +255,10 @@ class SettingsScreen(QWidget):
         self.t_lo_spin.setValue(s.thresholds.t_lo)
         self.t_hi_spin.setValue(s.thresholds.t_hi)
         self._select_theme(s.theme)
+        self.vigilance_check.setChecked(s.vigilance.enabled)
+        self.vigilance_rate_spin.setValue(s.vigilance.rate * 100.0)
+        self.vigilance_defect_spin.setValue(s.vigilance.defect_fraction * 100.0)
+        self.vigilance_library_edit.setText(s.vigilance.library)
 
     def _select_theme(self, name: str) -> None:
         index = self.theme_combo.findData(name)
@@ -245,8 +302,32 @@ class SettingsScreen(QWidget):
             t_hi=self.t_hi_spin.value(),
         )
 
+    @Slot()
+    def _on_vigilance_browse_clicked(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self, "Seed library folder", self.vigilance_library_edit.text()
+        )
+        if path:
+            self.vigilance_library_edit.setText(path)
+
+    @Slot()
+    def _on_vigilance_save_clicked(self) -> None:
+        self._vigilance_save_pending = True
+        self._settings.save_vigilance(
+            enabled=self.vigilance_check.isChecked(),
+            rate=self.vigilance_rate_spin.value() / 100.0,
+            defect_fraction=self.vigilance_defect_spin.value() / 100.0,
+            library=self.vigilance_library_edit.text(),
+        )
+
     @Slot(object)
     def _on_settings_saved(self, settings: object) -> None:
+        if self._vigilance_save_pending:
+            self._vigilance_save_pending = False
+            self.vigilance_note.setText(
+                "Saved. Seeding follows these settings from the next start."
+            )
+            return
         if not self._station_save_pending:
             return
         self._station_save_pending = False
@@ -261,6 +342,10 @@ class SettingsScreen(QWidget):
 
     @Slot(object)
     def _on_settings_failed(self, error: ErrorInfo) -> None:
+        if self._vigilance_save_pending:
+            self._vigilance_save_pending = False
+            self.vigilance_note.setText(f"Not saved: {describe(error)}")
+            return
         self._station_save_pending = False
         self.station_note.setText(f"Not saved: {describe(error)}")
 

@@ -59,6 +59,10 @@ class RunnerConfig:
     max_explanations: int | None = None
     batch_size: int = 64
     cache_dir: str | None = None
+    # Vigilance seeding (app/vigilance.py): a seed library folder turns it on.
+    vigilance_library: str | None = None
+    vigilance_rate: float = 0.05
+    vigilance_defect_fraction: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -79,11 +83,16 @@ RunnerFactory = Callable[[Any, RunnerConfig], Any]
 
 def build_runner(database: Any, config: RunnerConfig) -> Any:
     """The default factory: `InspectionRunner.from_model_folder` (loads the model)."""
+    from app.fieldloop.versions import choose_model, ensure_baseline
     from app.inspection_runner import InspectionRunner
 
-    return InspectionRunner.from_model_folder(
+    # The registry's active version inspects; on a fresh registry the configured
+    # folder, once it loaded, becomes the baseline version (so that a later
+    # promotion can be rolled back to it).
+    choice = choose_model(database, config.model_dir)
+    runner = InspectionRunner.from_model_folder(
         database,
-        config.model_dir,
+        choice.folder,
         artefact_dir=config.artefact_dir,
         explain=config.explain,
         fast_explain=config.fast_explain,
@@ -91,6 +100,28 @@ def build_runner(database: Any, config: RunnerConfig) -> Any:
         device=config.device,
         batch_size=config.batch_size,
         max_explanations=config.max_explanations,
+        vigilance=vigilance_seeder(config),
+    )
+    if choice.version is None:
+        ensure_baseline(database, choice.folder)
+    return runner
+
+
+def vigilance_seeder(config: RunnerConfig) -> Any:
+    """The `VigilanceSeeder` of a config, or None when vigilance is off."""
+    if not config.vigilance_library or config.vigilance_rate <= 0:
+        return None
+    from pathlib import Path
+
+    from app.vigilance import VigilanceConfig, VigilanceSeeder
+
+    return VigilanceSeeder(
+        VigilanceConfig(
+            library=Path(config.vigilance_library),
+            rate=config.vigilance_rate,
+            defect_fraction=config.vigilance_defect_fraction,
+            cache_dir=Path(config.artefact_dir) / "vigilance",
+        )
     )
 
 
@@ -143,7 +174,7 @@ class InferenceWorker(QObject):
     def _ensure_runner(self, config: RunnerConfig) -> Any:
         with self._lock:
             runner = self._runner
-        if runner is not None:
+        if runner is not None and not self._active_version_changed(runner):
             return runner
         try:
             runner = self._factory(self._db, config)
@@ -155,6 +186,22 @@ class InferenceWorker(QObject):
             if self._config == config:
                 self._runner = runner
         return runner
+
+    def _active_version_changed(self, runner: Any) -> bool:
+        """True when another model version was promoted (or rolled back to) since
+        `runner` was built: the next board must use the newly active one."""
+        loaded = getattr(runner, "model_version", None)
+        try:
+            active = self._db.models_registry.active()
+        except Exception:
+            log.warning("cannot read the active model version", exc_info=True)
+            return False
+        if active is None or loaded is None or active.version == loaded:
+            return False
+        if not Path(active.path).is_dir():
+            return False  # choose_model would fall back to the configured folder
+        log.info("model version %s is now active (was %s)", active.version, loaded)
+        return True
 
     @Slot(str, str)
     def inspect(self, job_id: str, path: str) -> None:

@@ -116,7 +116,12 @@ def append(
 
 
 def ensure_rework(s: Session, joint_id: int, verdict_id: int) -> None:
-    """Open a verdict rework item for the joint unless one is open already."""
+    """Open a verdict rework item for the joint unless one is open already.
+
+    A vigilance seed never goes to rework: it is a test image, not a board joint.
+    """
+    if repo.is_seeded(s, joint_id):
+        return
     if repo.open_rework_item(s, joint_id) is None:
         s.add(
             ReworkItem(
@@ -137,7 +142,12 @@ def follow_rework(
     kind: VerdictKind,
     condition: IpcCondition | None,
 ) -> None:
-    """Make rework follow a verdict that replaced `old` (correction or undo)."""
+    """Make rework follow a verdict that replaced `old` (correction or undo).
+
+    Seeded (vigilance) joints never have rework items, so nothing follows them.
+    """
+    if repo.is_seeded(s, old.joint_id):
+        return
     item = repo.open_rework_item(s, old.joint_id)
     if goes_to_rework(kind, condition):
         if item is None:

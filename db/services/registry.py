@@ -13,7 +13,7 @@ from db.dto import ModelVersionDTO, UserDTO
 from db.enums import ModelStatus, Role
 from db.errors import NotFoundError
 from db.mappers import model_dto
-from db.models import ModelVersion
+from db.models import AuditEntry, ModelVersion
 from db.services._base import ServiceBase
 
 _PROMOTERS = frozenset({Role.ENGINEER, Role.ADMIN})
@@ -83,6 +83,11 @@ class ModelRegistryService(ServiceBase):
             user = repo.acting_user(s, actor.id, _PROMOTERS)
             row = self._by_version(s, version)
             previous = self._active(s)
+            comparison = (
+                _latest_comparison(s, row.id, previous.version)
+                if previous is not None and previous.id != row.id
+                else None
+            )
             if previous is not None and previous.id != row.id:
                 previous.status = ModelStatus.RETIRED
             row.status = ModelStatus.ACTIVE
@@ -96,6 +101,8 @@ class ModelRegistryService(ServiceBase):
                 {
                     "version": version,
                     "previous": previous.version if previous else None,
+                    # The side-by-side evidence on record when it was promoted.
+                    "comparison_audit_id": comparison.id if comparison else None,
                 },
             )
             return model_dto(row)
@@ -141,6 +148,89 @@ class ModelRegistryService(ServiceBase):
 
         return self._write(work)
 
+    def activate_baseline(self, version: str) -> ModelVersionDTO | None:
+        """Make a registered version active when no version is (first start).
+
+        Written by the station itself (no user), audited as
+        ``model_baseline_activated``. Returns the active version afterwards, or None
+        when another version was already active (nothing changes then).
+        """
+
+        def work(s: Session) -> ModelVersionDTO | None:
+            if self._active(s) is not None:
+                return None
+            row = self._by_version(s, version)
+            row.status = ModelStatus.ACTIVE
+            row.promoted_at = utcnow()
+            repo.add_audit(
+                s,
+                None,
+                "model_baseline_activated",
+                "model",
+                row.id,
+                {"version": version},
+            )
+            return model_dto(row)
+
+        return self._write(work)
+
+    def record_comparison(
+        self,
+        version: str,
+        *,
+        against: str,
+        summary: dict[str, Any],
+        actor: UserDTO,
+    ) -> int:
+        """Record a side-by-side evaluation of `version` against `against` (audited).
+
+        Args:
+            version: the candidate.
+            against: the version it was compared with (usually the active one).
+            summary: JSON-ready figures (old, new, delta per figure, test data).
+            actor: an engineer or admin.
+
+        Returns:
+            The id of the ``model_compared`` audit row.
+
+        Raises:
+            PermissionDeniedError, NotFoundError: as for `promote`.
+        """
+
+        def work(s: Session) -> int:
+            user = repo.acting_user(s, actor.id, _PROMOTERS)
+            row = self._by_version(s, version)
+            self._by_version(s, against)
+            entry = repo.add_audit(
+                s,
+                user.id,
+                "model_compared",
+                "model",
+                row.id,
+                {"version": version, "against": against, **summary},
+            )
+            return entry.id
+
+        return self._write(work)
+
+    def latest_comparison(self, version: str, against: str) -> dict[str, Any] | None:
+        """The newest recorded comparison of `version` against `against`, or None."""
+
+        def work(s: Session) -> dict[str, Any] | None:
+            row = self._by_version(s, version)
+            entry = _latest_comparison(s, row.id, against)
+            return dict(entry.details) if entry is not None else None
+
+        return self._read(work)
+
+    def get(self, version: str) -> ModelVersionDTO:
+        """One registered version.
+
+        Raises:
+            NotFoundError: unknown version.
+        """
+        return self._read(lambda s: model_dto(self._by_version(s, version)))
+
     def active(self) -> ModelVersionDTO | None:
         """The active version, or None."""
 
@@ -176,3 +266,16 @@ class ModelRegistryService(ServiceBase):
             msg = f"model version {version!r} is not registered"
             raise NotFoundError(msg)
         return row
+
+
+def _latest_comparison(s: Session, model_id: int, against: str) -> AuditEntry | None:
+    rows = s.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.action == "model_compared",
+            AuditEntry.entity == "model",
+            AuditEntry.entity_id == model_id,
+        )
+        .order_by(AuditEntry.id.desc())
+    )
+    return next((e for e in rows if e.details.get("against") == against), None)

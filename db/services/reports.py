@@ -16,6 +16,11 @@ Outcome of a joint:
   call, still open -> unresolved;
 * anything else -> unresolved (possible defect not reviewed yet) or nothing.
 
+Vigilance seeds (known joints projected into the review queue to test the
+inspectors, `VigilanceSeed`) are no production joints: they are left out of every
+figure here (joints, calls, verdicts, boards, per-inspector rows, paretos). Their
+scores are `VigilanceService.scores`.
+
 Figures (ratios are None when the denominator is 0):
 
 * calls = joints in the `possible_defect` or `defect` region;
@@ -186,7 +191,7 @@ def _compute(
     )
     joints = s.execute(
         select(Joint.id, Joint.board_id, Joint.refdes, Joint.p, Joint.region).where(
-            Joint.inspection_id.in_(in_period)
+            Joint.inspection_id.in_(in_period), repo.not_seeded(Joint.id)
         )
     ).all()
     verdict_rows = s.execute(
@@ -203,7 +208,7 @@ def _compute(
         )
         .join(User, Verdict.user_id == User.id)
         .join(Joint, Verdict.joint_id == Joint.id)
-        .where(Joint.inspection_id.in_(in_period))
+        .where(Joint.inspection_id.in_(in_period), repo.not_seeded(Joint.id))
         .order_by(Verdict.id)
     ).all()
     model_rework = dict(
@@ -213,6 +218,7 @@ def _compute(
             .where(
                 Joint.inspection_id.in_(in_period),
                 ReworkItem.source == ReworkSource.MODEL,
+                repo.not_seeded(Joint.id),
             )
             .order_by(ReworkItem.id)
         ).all()

@@ -153,6 +153,7 @@ class ReviewService(ServiceBase):
                 Joint.joint_type == target.joint_type,
                 Joint.region == Region.NON_DEFECT,
                 Joint.crop_path != "",
+                repo.not_seeded(Joint.id),
             )
             if target.package:
                 stmt = stmt.where(Joint.package == target.package)
@@ -383,7 +384,12 @@ class ReviewService(ServiceBase):
     def count_verdicts(
         self, *, user_id: int | None = None, shift_id: int | None = None
     ) -> int:
-        """Current verdicts given (by a user, in a shift): the "reviewed" counter."""
+        """Current verdicts given (by a user, in a shift): the "reviewed" counter.
+
+        Verdicts on vigilance seeds count: reviewing a seed is real work the inspector
+        did, and a counter that stood still would tell them the joint was a test.
+        Production figures (`ReportService`) leave seeds out.
+        """
 
         def work(s: Session) -> int:
             heads = repo.head_verdicts_subquery()
@@ -409,7 +415,8 @@ class ReviewService(ServiceBase):
         The pairs of the threshold what-if: `p` is the model's confidence that the
         joint is defective, `is_defect` the inspector's current verdict (a confirmed
         defect that is not only a process indicator). False calls and process
-        indicators count as not defective; skipped and undone joints are left out.
+        indicators count as not defective; skipped and undone joints are left out,
+        and so are vigilance seeds (test images, not the production population).
 
         Args:
             start: only verdicts given at or after this (aware) time.
@@ -430,7 +437,8 @@ class ReviewService(ServiceBase):
                 .where(
                     Verdict.verdict.in_(
                         [VerdictKind.CONFIRMED_DEFECT, VerdictKind.FALSE_CALL]
-                    )
+                    ),
+                    repo.not_seeded(Joint.id),
                 )
                 .order_by(Joint.id)
             )

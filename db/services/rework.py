@@ -1,4 +1,8 @@
-"""The rework (repair) list and technicians' outcomes."""
+"""The rework (repair) list and technicians' outcomes.
+
+Vigilance seeds never get rework items (`_verdicts.ensure_rework` refuses them); the
+queries here filter them out as well, so a seed could never reach a technician.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +52,7 @@ class ReworkService(ServiceBase):
                     joinedload(ReworkItem.joint).joinedload(Joint.explanation),
                     joinedload(ReworkItem.technician),
                 )
+                .where(repo.not_seeded(Joint.id))
                 .order_by(Joint.board_id, Joint.refdes, Joint.pin, ReworkItem.id)
             )
             if board_id is not None:
@@ -138,7 +143,9 @@ class ReworkService(ServiceBase):
                 select(ReworkItem.id)
                 .join(Joint, ReworkItem.joint_id == Joint.id)
                 .where(
-                    Joint.board_id == board_id, ReworkItem.status == ReworkStatus.OPEN
+                    Joint.board_id == board_id,
+                    ReworkItem.status == ReworkStatus.OPEN,
+                    repo.not_seeded(Joint.id),
                 )
             ).all()
             if still_open:

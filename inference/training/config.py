@@ -61,6 +61,7 @@ class TrainConfig:
         deterministic: ``torch.use_deterministic_algorithms`` while training
             (bit-exact on CPU; about 25 % slower there for Attend-NeXt).
         version: model version written to the card.
+        parent_version: the version ``from_model`` had (written to the card).
     """
 
     data: list[str] = field(default_factory=list)
@@ -94,12 +95,16 @@ class TrainConfig:
     precise_bn_batches: int = 20
     deterministic: bool = True
     version: str = "1"
+    parent_version: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> TrainConfig:
         """Build a config from parsed arguments (unknown attributes are ignored)."""
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in vars(args).items() if k in names}
+        for optional in ("input_size", "version"):  # None: the default applies
+            if kwargs.get(optional) is None:
+                kwargs.pop(optional, None)
         return cls(**kwargs)
 
 
@@ -143,7 +148,12 @@ def add_train_arguments(
         default=d.patience,
         help="early-stopping patience in epochs (0 = off)",
     )
-    p.add_argument("--input-size", type=int, default=d.input_size)
+    p.add_argument(
+        "--input-size",
+        type=int,
+        default=None,
+        help=f"square input side (default {d.input_size}; with --from: the model's)",
+    )
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--split-seed", type=int, default=d.split_seed)
     p.add_argument("--no-augment", dest="augment", action="store_false")
@@ -152,7 +162,11 @@ def add_train_arguments(
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--pretrained", default=None, help="backbone weights file")
     p.add_argument(
-        "--from", dest="from_model", default=None, help="model folder to fine-tune"
+        "--from",
+        dest="from_model",
+        default=None,
+        metavar="MODEL",
+        help="fine-tune this model: a folder or a registered version (with --db)",
     )
     p.add_argument(
         "--resume",
@@ -178,6 +192,7 @@ def add_train_arguments(
     p.add_argument(
         "--version-tag",
         dest="version",
-        default=d.version,
-        help="model version for the card",
+        default=None,
+        help=f"model version for the card (default {d.version!r}; with --from: "
+        "PARENT-ftYYYYMMDDHHMM)",
     )

@@ -95,6 +95,7 @@ def _finish(
         "t_lo": t_lo,
         "t_hi": t_hi,
         "version": config.version,
+        "parent_version": config.parent_version,
         "data": {
             "datasets": [str(Path(d)) for d in config.data],
             "split_seed": config.split_seed,

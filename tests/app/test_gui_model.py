@@ -152,13 +152,50 @@ def test_gui_engineer_promotes_and_rolls_back_with_audit(qtbot, model_shell, log
     screen = _open(qtbot, s, log_in, ENGINEER, ENGINEER_PIN)
     models = s.station.models
     assert screen.rollback_button.isEnabled()
-    for version in ("1.1.0", "1.2.0"):
+    engineer = s.station.session.session.user
+
+    def select(version: str) -> None:
         row = next(
             r
             for r in range(screen.versions_table.rowCount())
             if screen.versions_table.item(r, 0).text() == version
         )
+        screen.versions_table.clearSelection()
         screen.versions_table.selectRow(row)
+        qtbot.waitUntil(lambda: not models.busy, timeout=10_000)
+
+    for version in ("1.1.0", "1.2.0"):
+        select(version)
+        if version == "1.2.0":
+            # 1.1.0 is active: promotion needs the side-by-side evidence first.
+            assert not screen.promote_button.isEnabled()
+            assert "No side-by-side comparison" in screen.comparison.caption.text()
+            s.db.models_registry.record_comparison(
+                "1.2.0",
+                against="1.1.0",
+                summary={
+                    "n": 40,
+                    "data": {"folders": ["test-set"], "split": "all"},
+                    "figures": {
+                        "accuracy": {"old": 0.9, "new": 0.95, "better": True},
+                        "escape": {"old": 0.02, "new": 0.04, "better": False},
+                    },
+                    "changed_calls": {"fixed": 3, "broken": 1},
+                },
+                actor=engineer,
+            )
+            select(version)
+            qtbot.waitUntil(lambda: screen.comparison.has_evidence, timeout=10_000)
+            table = screen.comparison.table
+            assert table.rowCount() == 2
+            assert [table.item(0, c).text() for c in range(4)] == [
+                "Accuracy",
+                "90.00 %",
+                "95.00 %",
+                "better",
+            ]
+            assert table.item(1, 3).text() == "worse"
+            assert "3 calls fixed, 1 broken" in screen.comparison.caption.text()
         assert screen.promote_button.isEnabled()
         with qtbot.waitSignal(models.version_changed, timeout=10_000) as blocker:
             screen.promote_button.click()
@@ -167,7 +204,6 @@ def test_gui_engineer_promotes_and_rolls_back_with_audit(qtbot, model_shell, log
         screen.rollback_button.click()
     assert blocker.args[0].version == "1.1.0"
     assert s.db.models_registry.active().version == "1.1.0"
-    engineer = s.station.session.session.user
     promoted = s.db.audit.entries(action="model_promoted")
     assert [e.details["version"] for e in promoted] == ["1.2.0", "1.1.0"]
     assert {e.user_id for e in promoted} == {engineer.id}

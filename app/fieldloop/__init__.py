@@ -1,0 +1,1 @@
+"""The field loop (issue 8): verified joints back into training, model versions."""
