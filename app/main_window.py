@@ -105,6 +105,8 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._build_status_bar()
+        if models is not None:
+            models.info_ready.connect(self._on_models_info_ready)
         presenter.attach(self.statusBar(), self)
         settings.theme_changed.connect(self._on_settings_theme_changed)
         if ingest is not None:
@@ -183,6 +185,15 @@ class MainWindow(QMainWindow):
         self._show_session(session)
         for screen in self.screens:
             screen.set_session(session)
+
+    @Slot(object)
+    def _on_models_info_ready(self, info: Any) -> None:
+        """Name the version that inspects (the registry's active one once known)."""
+        version = info.card.get("version") if info.card else None
+        if version:
+            where = "active" if info.source == "active" else "configured"
+            self.model_label.setText(f"Model: {version} ({where})")
+            self.model_label.setToolTip(str(info.folder))
 
     def _show_session(self, session: UserSession | None) -> None:
         if session is None:

@@ -349,7 +349,7 @@ class ModelScreen(QWidget):
         layout = QVBoxLayout(page)
         layout.addWidget(self.versions_table, 1)
         layout.addLayout(buttons)
-        layout.addWidget(self.comparison, 1)
+        layout.addWidget(self.comparison, 2)
         return page
 
     # -- session -------------------------------------------------------------------

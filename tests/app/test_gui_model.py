@@ -107,6 +107,8 @@ def _open(qtbot, s, log_in, name, pin) -> ModelScreen:
 
 def test_gui_model_card_and_plots(qtbot, model_shell, log_in):
     screen = _open(qtbot, model_shell, log_in, ENGINEER, ENGINEER_PIN)
+    # No version is active (the registered ones are not promoted): the configured one.
+    assert model_shell.window.model_label.text() == "Model: 1.2.0 (configured)"
     labels = {k: v.text() for k, v in screen.card_labels.items()}
     assert labels["architecture"] == "efficientnet_lite0"
     assert labels["version"] == "1.2.0"
