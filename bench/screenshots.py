@@ -320,7 +320,7 @@ def shoot_reports_and_model(app: QApplication, out: Path) -> None:
                 wait_until(app, lambda: not station.models.busy)
                 model.t_lo_slider.setValue(30)
                 model.t_hi_slider.setValue(70)
-                for index, name in enumerate(("whatif", "plots", "versions")):
+                for name, index in (("whatif", 0), ("plots", 1), ("versions", 3)):
                     model.tabs.setCurrentIndex(index)
                     if name == "versions" and candidate:
                         model.versions_table.selectRow(0)  # newest: the candidate

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
+from app.widgets.soxai_panel import SoxaiInfo, read_soxai
+
 if TYPE_CHECKING:
     from app.workers.task import TaskRunner
 
@@ -39,6 +41,7 @@ class ModelInfo:
         card: the parsed `model.json` ({} when missing).
         error: why the card could not be read ("" when fine).
         plots: (file name, image) of every PNG in the folder, sorted by name.
+        soxai: the SOXAI run in the folder's `soxai/` (None when there is none).
     """
 
     folder: Path
@@ -46,6 +49,7 @@ class ModelInfo:
     card: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     plots: list[tuple[str, QImage]] = field(default_factory=list)
+    soxai: SoxaiInfo | None = None
 
     @property
     def thresholds(self) -> tuple[float, float] | None:
@@ -96,7 +100,7 @@ def read_model_info(folder: Path, source: str) -> ModelInfo:
                 log.warning("%s: not a readable PNG; skipped", png)
                 continue
             plots.append((png.name, image))
-    return ModelInfo(folder, source, card, error, plots)
+    return ModelInfo(folder, source, card, error, plots, read_soxai(folder))
 
 
 def _load_info(db: Any, default_folder: Path) -> ModelInfo:

@@ -19,19 +19,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QScrollArea,
     QSlider,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -44,7 +40,8 @@ from app.widgets.outcome_histogram import (
     GOOD_COLOUR,
     OutcomeHistogram,
 )
-from app.widgets.version_comparison import VersionComparison
+from app.widgets.soxai_panel import SoxaiPanel
+from app.widgets.versions_panel import VersionsPanel
 from inference.metrics import region_metrics
 
 if TYPE_CHECKING:
@@ -55,15 +52,6 @@ log = logging.getLogger(__name__)
 
 SLIDER_STEPS = 100  # slider units per 1.0 of probability
 CARD_WIDTH = 340
-VERSION_COLUMNS = (
-    "Version",
-    "Status",
-    "From",
-    "Test accuracy",
-    "Registered",
-    "Promoted",
-    "SHA-256",
-)
 
 
 def _fmt(value: Any) -> str:
@@ -148,6 +136,8 @@ class ModelScreen(QWidget):
         whatif.setFrameShape(QFrame.Shape.NoFrame)
         self.tabs.addTab(whatif, "Threshold what-if")
         self.tabs.addTab(self._build_plots(), "Evaluation plots")
+        self.soxai_panel = SoxaiPanel(self)
+        self.tabs.addTab(self.soxai_panel, "SOXAI map")
         self.tabs.addTab(self._build_versions(), "Versions")
         body.addWidget(self.tabs, 1)
 
@@ -312,45 +302,18 @@ class ModelScreen(QWidget):
         return page
 
     def _build_versions(self) -> QWidget:
-        page = QWidget(self)
-        self.versions_table = QTableWidget(0, len(VERSION_COLUMNS), page)
-        self.versions_table.setObjectName("modelVersions")
-        self.versions_table.setHorizontalHeaderLabels(list(VERSION_COLUMNS))
-        self.versions_table.verticalHeader().hide()
-        self.versions_table.setEditTriggers(
-            QAbstractItemView.EditTrigger.NoEditTriggers
-        )
-        self.versions_table.setSelectionBehavior(
-            QAbstractItemView.SelectionBehavior.SelectRows
-        )
-        self.versions_table.setSelectionMode(
-            QAbstractItemView.SelectionMode.SingleSelection
-        )
-        self.versions_table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents
-        )
-        self.versions_table.horizontalHeader().setStretchLastSection(True)
-        self.versions_table.itemSelectionChanged.connect(
-            self._on_versions_selection_changed
-        )
-        self.comparison = VersionComparison(page)
-        self.promote_button = QPushButton("Promote selected", page)
-        self.promote_button.setObjectName("modelPromote")
-        self.promote_button.clicked.connect(self._on_promote_button_clicked)
-        self.rollback_button = QPushButton("Roll back", page)
-        self.rollback_button.setObjectName("modelRollback")
-        self.rollback_button.clicked.connect(self._on_rollback_button_clicked)
-        self.permission_label = QLabel("", page)
-        self.permission_label.setProperty("role", "muted")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.promote_button)
-        buttons.addWidget(self.rollback_button)
-        buttons.addWidget(self.permission_label, 1)
-        layout = QVBoxLayout(page)
-        layout.addWidget(self.versions_table, 1)
-        layout.addLayout(buttons)
-        layout.addWidget(self.comparison, 2)
-        return page
+        panel = VersionsPanel(self)
+        panel.promote_requested.connect(self._on_versions_promote_requested)
+        panel.rollback_requested.connect(self._on_versions_rollback_requested)
+        panel.selection_changed.connect(self._on_versions_selection_changed)
+        self.versions = panel
+        # The parts tests and screenshots reach for.
+        self.versions_table = panel.table
+        self.promote_button = panel.promote_button
+        self.rollback_button = panel.rollback_button
+        self.comparison = panel.comparison
+        self.permission_label = panel.permission_label
+        return panel
 
     # -- session -------------------------------------------------------------------
     def set_session(self, session: Any) -> None:
@@ -367,47 +330,19 @@ class ModelScreen(QWidget):
             and self._models.may_promote(self._session.role)
         )
 
-    @Slot()
     def _update_permissions(self) -> None:
-        allowed = self._may_promote()
-        selected = bool(self.versions_table.selectionModel().selectedRows())
-        # Promotion needs the side-by-side evidence (or no active version yet).
-        evidence = self.comparison.has_evidence or self._no_active_version()
-        self.promote_button.setEnabled(allowed and selected and evidence)
-        self.rollback_button.setEnabled(allowed and self.versions_table.rowCount() > 0)
-        self.permission_label.setText(
-            ""
-            if allowed or self._session is None
-            else "Engineers and administrators promote and roll back models."
+        self.versions.set_allowed(
+            self._may_promote(), logged_in=self._session is not None
         )
 
-    def _no_active_version(self) -> bool:
-        table = self.versions_table
-        return all(
-            (table.item(r, 1) is None or table.item(r, 1).text() != "active")
-            for r in range(table.rowCount())
-        )
-
-    def _selected_version(self) -> str | None:
-        rows = self.versions_table.selectionModel().selectedRows()
-        item = self.versions_table.item(rows[0].row(), 0) if rows else None
-        return item.text() if item is not None else None
-
-    @Slot()
-    def _on_versions_selection_changed(self) -> None:
-        self.comparison.has_evidence = False
-        version = self._selected_version()
+    @Slot(object)
+    def _on_versions_selection_changed(self, version: Any) -> None:
         if version is not None and self._models is not None:
             self._models.load_comparison(version)
-        self._update_permissions()
 
     @Slot(object)
     def _on_models_comparison_ready(self, result: Any) -> None:
-        version, active, details = result
-        if version != self._selected_version():
-            return  # the selection moved on meanwhile
-        self.comparison.show_comparison(version, active, details)
-        self._update_permissions()
+        self.versions.show_comparison(*result)
 
     # -- what-if -------------------------------------------------------------------
     @property
@@ -463,6 +398,7 @@ class ModelScreen(QWidget):
     # -- display -------------------------------------------------------------------
     def _show_info(self, info: ModelInfo) -> None:
         self.info = info
+        self.soxai_panel.set_info(info.soxai, info.folder)
         card = info.card
         source = "active version" if info.source == "active" else "configured folder"
         self.source_label.setText(f"{info.folder} ({source})")
@@ -539,14 +475,13 @@ class ModelScreen(QWidget):
 
             self.plot_view.set_image(QImage())
 
-    @Slot()
-    def _on_promote_button_clicked(self) -> None:
-        version = self._selected_version()
-        if version is not None and self._models is not None and self._session:
+    @Slot(str)
+    def _on_versions_promote_requested(self, version: str) -> None:
+        if self._models is not None and self._session is not None:
             self._models.promote(self._session.user, version)
 
     @Slot()
-    def _on_rollback_button_clicked(self) -> None:
+    def _on_versions_rollback_requested(self) -> None:
         if self._models is not None and self._session is not None:
             self._models.rollback(self._session.user)
 
@@ -560,38 +495,7 @@ class ModelScreen(QWidget):
 
     @Slot(object)
     def _on_models_versions_ready(self, versions: Any) -> None:
-        table = self.versions_table
-        keep = self._selected_version()  # reselected below: a refresh keeps it
-        table.blockSignals(True)
-        table.setRowCount(0)
-        for v in versions:
-            row = table.rowCount()
-            table.insertRow(row)
-            card = dict(v.card or {})
-            accuracy = (card.get("test") or {}).get("accuracy")
-            cells = (
-                v.version,
-                str(getattr(v.status, "value", v.status)),
-                str(card.get("parent_version") or "–"),
-                "–" if accuracy is None else f"{100 * accuracy:.1f} %",
-                v.registered_at.astimezone().strftime("%Y-%m-%d %H:%M"),
-                v.promoted_at.astimezone().strftime("%Y-%m-%d %H:%M")
-                if v.promoted_at
-                else "–",
-                v.sha256[:12],
-            )
-            for col, text in enumerate(cells):
-                cell = QTableWidgetItem(text)
-                if col == len(cells) - 1:
-                    cell.setToolTip(v.sha256)
-                table.setItem(row, col, cell)
-        table.blockSignals(False)
-        rows = [r for r in range(table.rowCount()) if table.item(r, 0).text() == keep]
-        if rows:
-            table.selectRow(rows[0])  # reloads the comparison (status may change)
-        else:
-            self._on_versions_selection_changed()
-        self._update_permissions()
+        self.versions.set_versions(list(versions))
 
     @Slot(object)
     def _on_models_version_changed(self, version: Any) -> None:

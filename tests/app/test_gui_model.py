@@ -223,3 +223,50 @@ def test_gui_inspector_cannot_promote(qtbot, model_shell, log_in):
     assert "Engineers" in screen.permission_label.text()
     assert screen.projection["review_rate"].text() == "100.0%  (5 of 5)"
     assert not s.db.audit.entries(action="model_promoted")
+
+
+def test_gui_soxai_tab_shows_the_map_and_group_makeup(qtbot, model_shell, log_in):
+    screen = _open(qtbot, model_shell, log_in, ENGINEER, ENGINEER_PIN)
+    panel = screen.soxai_panel
+    assert "No SOXAI map for this model yet" in panel.caption.text()
+    assert "soldernet soxai --model" in panel.caption.text()
+    folder = Path(screen.info.folder) / "soxai"
+    folder.mkdir()
+    image = QImage(90, 60, QImage.Format.Format_RGB32)
+    image.fill(QColor("#009E73"))
+    assert image.save(str(folder / "soxai_map.png"))
+    groups = [
+        {
+            "cluster": 0,
+            "size": 12,
+            "label_counts": {"0": 2, "1": 10},
+            "over_represented": ["bridge"],
+            "under_represented": [""],
+        },
+        {
+            "cluster": 1,
+            "size": 30,
+            "label_counts": {"0": 30},
+            "over_represented": [""],
+            "under_represented": ["bridge"],
+        },
+    ]
+    (folder / "soxai.json").write_text(json.dumps({"n_embedded": 42, "groups": groups}))
+    qtbot.waitUntil(lambda: not model_shell.station.models.busy, timeout=10_000)
+    screen.refresh_button.click()
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=10_000)
+    assert panel.caption.text().startswith("42 explained joints grouped")
+    rows = [[panel.table.item(r, c).text() for c in range(5)] for r in range(2)]
+    assert rows == [
+        ["0", "12", "10", "bridge", "(good)"],
+        ["1", "30", "0", "(good)", "bridge"],
+    ]
+    assert [
+        panel.image_combo.itemText(i) for i in range(panel.image_combo.count())
+    ] == ["Map (explanation thumbnails)"]
+    assert panel.image_view.image.width() == 90
+    (folder / "soxai.json").write_text("{broken")
+    qtbot.waitUntil(lambda: not model_shell.station.models.busy, timeout=10_000)
+    screen.refresh_button.click()
+    qtbot.waitUntil(lambda: "unreadable" in panel.caption.text(), timeout=10_000)
+    assert panel.table.isHidden()
