@@ -16,7 +16,7 @@ from PySide6.QtCore import QThreadPool
 from app.controllers.ingest_controller import IngestController
 from app.controllers.model_controller import ModelController
 from app.controllers.report_controller import ReportController
-from app.controllers.review_controller import ReviewController
+from app.controllers.review_controller import ReviewController, VerdictRequest
 from app.controllers.rework_controller import ReworkController
 from app.controllers.session_controller import SessionController
 from app.controllers.settings_controller import SettingsController
@@ -25,6 +25,7 @@ from app.controllers.users_controller import UsersController
 from app.controllers.vigilance_controller import VigilanceController
 from app.first_start import run_first_start
 from app.main_window import MainWindow
+from app.review_outbox import OUTBOX_FILE_NAME, ReviewOutbox
 from app.settings import Settings, SettingsError, load_settings
 from app.widgets.error_presenter import ErrorPresenter
 from app.widgets.login_dialog import LoginDialog
@@ -135,7 +136,12 @@ def build_station(settings: Settings, database: Any | None = None) -> Station:
         settings_controller=SettingsController(settings),
         pool=pool,
         models=ModelController(db, runner, settings.model_dir),
-        review=ReviewController(db, runner),
+        review=ReviewController(
+            db,
+            runner,
+            # Verdicts the database could not take wait here (station data folder).
+            outbox=ReviewOutbox(settings.data_dir / OUTBOX_FILE_NAME, VerdictRequest),
+        ),
         rework=ReworkController(db, runner),
         ingest=IngestController(db, runner_config(settings)),
         vigilance=VigilanceController(db, runner),

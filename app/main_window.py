@@ -21,6 +21,7 @@ from app.screens.review_screen import ReviewScreen
 from app.screens.rework_screen import ReworkScreen
 from app.screens.settings_screen import SettingsScreen
 from app.theme import THEMES
+from app.widgets.error_presenter import database_state_word
 
 if TYPE_CHECKING:
     from app.controllers.ingest_controller import IngestController
@@ -88,7 +89,9 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
         self.inspect_screen = InspectScreen(ingest, presenter, self)
-        self.review_screen = ReviewScreen(review, presenter, self)
+        self.review_screen = ReviewScreen(
+            review, presenter, self, keymap=settings.keymap
+        )
         self._review_stale = False
         self.screens: list[Any] = [
             self.inspect_screen,
@@ -105,6 +108,7 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._build_status_bar()
+        review.outbox_changed.connect(self._on_review_outbox_changed)
         if models is not None:
             models.info_ready.connect(self._on_models_info_ready)
         presenter.attach(self.statusBar(), self)
@@ -135,7 +139,8 @@ class MainWindow(QMainWindow):
         s = self._settings.startup_settings
         demo = " (demo)" if s.demo else ""
         shown = display_database(s.database)
-        self.database_label.setText(f"Database: {shown}{demo}")
+        self._database_text = f"Database: {shown}{demo}"
+        self.database_label.setText(self._database_text)
         self.database_label.setToolTip(shown if "://" in s.database else s.database)
         installed = s.model_dir.is_dir() and any(s.model_dir.iterdir())
         self.model_label.setText(
@@ -252,6 +257,21 @@ class MainWindow(QMainWindow):
         self.close_requested.emit()
 
     # -- slots ---------------------------------------------------------------------
+    @Slot(object)
+    def _on_review_outbox_changed(self, state: Any) -> None:
+        """`Database: inspection.db — read-only — 2 verdicts waiting`."""
+        parts = [self._database_text]
+        word = database_state_word(state.problem_kind)
+        if word:
+            parts.append(word)
+        if state.waiting:
+            noun = "verdict" if state.waiting == 1 else "verdicts"
+            parts.append(f"{state.waiting} {noun} waiting")
+        self.database_label.setText(" — ".join(parts))
+        self.database_label.setProperty("role", "error" if len(parts) > 1 else "")
+        self.database_label.style().unpolish(self.database_label)
+        self.database_label.style().polish(self.database_label)
+
     @Slot()
     def _on_logout_action_triggered(self) -> None:
         self.save_ui_state()

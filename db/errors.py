@@ -64,6 +64,28 @@ class ReworkOpenError(DbError):
     """A board cannot be completed while it still has open rework items."""
 
 
+# Errors after which the very same write may succeed later, unchanged: the database
+# could not take a write at that moment (read-only, full disk, server gone, locked too
+# long, file not openable). Callers may keep such a write and retry it (the review
+# outbox); every other error refuses the write itself (a conflict, a role, a row).
+WRITE_LATER_ERRORS: tuple[type[DbError], ...] = (
+    DatabaseReadOnlyError,
+    DatabaseFullError,
+    DatabaseUnavailableError,
+    DatabaseLockedError,
+    DatabaseLocationError,
+)
+# The same, by class name (what crosses a thread boundary in an `ErrorInfo`).
+WRITE_LATER_KINDS = frozenset(error.__name__ for error in WRITE_LATER_ERRORS)
+
+
+def write_may_succeed_later(error: BaseException | str) -> bool:
+    """Whether a write refused with `error` (an exception or its class name) may be
+    kept and retried unchanged once the database can be written again."""
+    kind = error if isinstance(error, str) else type(error).__name__
+    return kind in WRITE_LATER_KINDS
+
+
 __all__ = [
     "AppendOnlyError",
     "AuthenticationError",

@@ -75,13 +75,25 @@ def translate(exc: BaseException, where: str) -> DbError | None:
             f"database {where} is locked by another program; try again in a moment"
         )
     if "readonly database" in text or "read-only" in text:
-        return DatabaseReadOnlyError(f"database {where}: the file is read-only")
+        if "://" in where:  # a server: a read-only replica, transaction or role
+            return DatabaseReadOnlyError(
+                f"database {where} is read-only: the server refuses writes"
+            )
+        return DatabaseReadOnlyError(
+            f"database {where}: the file is read-only (the file, its folder or its "
+            "disk refuses writes)"
+        )
     if "unable to open database file" in text:
         return DatabaseLocationError(
             f"database {where}: cannot open or create the file"
         )
     if "database or disk is full" in text or "no space left" in text:
         return DatabaseFullError(f"database {where}: the disk is full")
+    if "disk i/o error" in text:
+        return DatabaseLocationError(
+            f"database {where}: the disk reported an input/output error (removed, "
+            "full or failing)"
+        )
     if isinstance(exc, OperationalError) and any(
         t in text for t in ("could not connect", "connection", "authentication failed")
     ):

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from app.controllers.review_pending import (
+    OUTBOX_RETRY_MS,
+    PendingVerdictsMixin,
+    default_outbox,
+)
 from app.qt_convert import load_qimage
 from db import ReviewFilter
+from db.errors import write_may_succeed_later
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QImage
 
+    from app.review_outbox import ReviewOutbox
     from app.workers.task import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -184,6 +192,13 @@ def _give(db: Any, session: Any, request: VerdictRequest) -> Any:
     )
 
 
+def _record_pending(db: Any, user: Any, shift_id: int | None, request: Any) -> Any:
+    """A verdict from the outbox: by the user who gave it, in the shift it was given."""
+    return _record(
+        db, SimpleNamespace(user=user, shift=SimpleNamespace(id=shift_id)), request
+    )
+
+
 def _undo(db: Any, session: Any) -> UndoResult | None:
     row = db.review.undo_last(session.user)
     if row is None:
@@ -199,7 +214,7 @@ def _products(db: Any) -> list[str]:
 # ---------------------------------------------------------------------- controller
 
 
-class ReviewController(QObject):
+class ReviewController(PendingVerdictsMixin, QObject):
     """Serves the review screen: pages, details (prefetched), counters, verdicts."""
 
     # A page of the queue arrived: a QueuePage.
@@ -222,13 +237,40 @@ class ReviewController(QObject):
     failed = Signal(object)
     # A verdict save or undo is in flight (True) or done (False).
     saving_changed = Signal(bool)
+    # A verdict the database could not take now was kept in the outbox:
+    # (PendingVerdict, ErrorInfo, or None when it queued behind others).
+    verdict_kept = Signal(object, object)
+    # A waiting verdict was refused for good on retry (e.g. a verdict given
+    # elsewhere meanwhile): (PendingVerdict, ErrorInfo); it left the outbox.
+    pending_rejected = Signal(object, object)
+    # Undo took back the last waiting verdict: the PendingVerdict (None: it is being
+    # written right now, try again).
+    pending_undone = Signal(object)
+    # The database's state or the number of waiting verdicts changed: OutboxState.
+    outbox_changed = Signal(object)
 
     def __init__(
-        self, database: Any, runner: TaskRunner, parent: QObject | None = None
+        self,
+        database: Any,
+        runner: TaskRunner,
+        parent: QObject | None = None,
+        *,
+        outbox: ReviewOutbox | None = None,
     ) -> None:
         super().__init__(parent)
         self._db = database
         self._runner = runner
+        self._where = str(getattr(database, "where", "database"))
+        self._outbox = (
+            outbox if outbox is not None else default_outbox(database, VerdictRequest)
+        )
+        self._record_pending_fn = _record_pending
+        self._problem: Any = None  # ErrorInfo of the last write the db refused
+        self._flushing: tuple[Any, Any] | None = None  # (task signals, entry)
+        self._kept_requests: dict[Any, tuple[Any, str]] = {}  # signals -> (req, label)
+        self._retry_timer = QTimer(self)
+        self._retry_timer.setInterval(OUTBOX_RETRY_MS)
+        self._retry_timer.timeout.connect(self._on_retry_timer_timeout)
         self._session: Any = None
         self._filters = ReviewFilter()
         self._generation = 0
@@ -265,10 +307,16 @@ class ReviewController(QObject):
         return self._busy
 
     def set_session(self, session: Any) -> None:
-        """Who gives the verdicts; clears cached details."""
+        """Who gives the verdicts; clears cached details.
+
+        Verdicts this user left waiting (also from before a crash) are retried now.
+        """
         self._session = session
         self._details.clear()
         self._detail_pending.clear()
+        self._emit_outbox_state()
+        if session is not None and self.pending():
+            self.retry_pending()
 
     def set_filters(self, filters: ReviewFilter) -> int:
         """Use `filters` from now on; returns the new generation."""
@@ -340,15 +388,28 @@ class ReviewController(QObject):
         """The product names in the queue; answers on `products_loaded`."""
         self._start(_products, result=self._on_products_result)
 
-    def submit_verdict(self, request: VerdictRequest) -> bool:
+    def submit_verdict(self, request: VerdictRequest, label: str = "") -> bool:
         """Save a verdict; answers on `verdict_saved` or `verdict_failed`.
+
+        While verdicts wait in the outbox a new one queues behind them (answers on
+        `verdict_kept`, then `verdict_saved` once written), so they reach the database
+        in the order given. A verdict the database cannot take now (read-only, full,
+        unreachable, locked) is kept in the outbox too: `verdict_failed`, then
+        `verdict_kept`. `label` names the joint in messages (e.g. `C12.1`).
 
         Returns False (and does nothing) while another save is in flight.
         """
-        if self._session is None or self._busy:
+        if self._session is None:
+            return False
+        if self.pending():
+            self._keep(request, label, None)
+            self.retry_pending()
+            return True
+        if self._busy:
             return False
         task = self._runner.submit(_record, self._db, self._session, request)
         self._saving[task.signals] = request.joint_id
+        self._kept_requests[task.signals] = (request, label)
         task.signals.result.connect(self._on_verdict_result)
         task.signals.failed.connect(self._on_verdict_failed)
         task.signals.finished.connect(self._on_write_finished)
@@ -357,8 +418,24 @@ class ReviewController(QObject):
         return True
 
     def undo_last(self) -> bool:
-        """Undo the user's last verdict; answers on `verdict_undone`."""
-        if self._session is None or self._busy:
+        """Undo the user's last verdict; answers on `verdict_undone`.
+
+        While verdicts wait in the outbox the last waiting one is taken back first
+        (it never reached the database): answers on `pending_undone`.
+        """
+        if self._session is None:
+            return False
+        waiting = self.pending()
+        if waiting:
+            last = waiting[-1]
+            if self._flushing is not None and self._flushing[1] is last:
+                self.pending_undone.emit(None)  # being written this moment
+                return False
+            self._outbox.mark_undone(last)
+            self.pending_undone.emit(last)
+            self._emit_outbox_state()
+            return True
+        if self._busy:
             return False
         task = self._runner.submit(_undo, self._db, self._session)
         task.signals.result.connect(self._on_undo_result)
@@ -405,6 +482,7 @@ class ReviewController(QObject):
     @Slot(object)
     def _on_verdict_result(self, saved: object) -> None:
         self._saving.pop(self.sender(), None)
+        self._kept_requests.pop(self.sender(), None)
         self._set_busy(False)  # the write is over: the next verdict may start
         assert isinstance(saved, _Saved)
         self.verdict_saved.emit(saved.verdict)
@@ -414,8 +492,23 @@ class ReviewController(QObject):
     @Slot(object)
     def _on_verdict_failed(self, error: object) -> None:
         joint_id = self._saving.pop(self.sender(), -1)
+        request, label = self._kept_requests.pop(self.sender(), (None, ""))
         self._set_busy(False)
+        kind = str(getattr(error, "kind", ""))
+        keep = (
+            request is not None
+            and self._session is not None
+            and write_may_succeed_later(kind)
+        )
+        if keep:
+            # Nothing given is lost: the outbox holds it until the database takes it.
+            self._problem = error
+            self._keep_after_failure(request, label, error)
         self.verdict_failed.emit(joint_id, error)
+        if keep:
+            entry = self.pending_for(joint_id)
+            self.verdict_kept.emit(entry, error)
+            self._emit_outbox_state()
 
     @Slot(object)
     def _on_undo_result(self, result: object) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 
+from app.keymap import KeyMap
 from app.settings import (
     Settings,
     SettingsError,
@@ -43,6 +44,8 @@ class SettingsController(QObject):
         super().__init__(parent)
         self._settings = settings
         self._startup = settings
+        # The review keyboard map (per station, in QSettings; see app.keymap).
+        self.keymap = KeyMap(self)
 
     @property
     def settings(self) -> Settings:

@@ -44,12 +44,19 @@ from app.widgets.defect_code_picker import code_label
 from app.widgets.empty_state import EmptyStateWidget, centred
 from app.widgets.error_presenter import describe
 from app.widgets.joint_view import JointView
+from app.widgets.outbox_banner import (
+    OutboxBanner,
+    kept_message,
+    rejected_message,
+    undone_message,
+)
 from app.widgets.review_filter_bar import ReviewFilterBar
 from app.widgets.verdict_panel import VerdictPanel
 from db import VerdictKind
 
 if TYPE_CHECKING:
     from app.controllers.review_controller import ReviewController
+    from app.keymap import KeyMap
     from app.widgets.error_presenter import ErrorPresenter
 
 REVIEW_ROLES = frozenset({"inspector", "supervisor", "engineer", "admin"})
@@ -94,6 +101,8 @@ class ReviewScreen(QWidget):
         controller: ReviewController,
         presenter: ErrorPresenter,
         parent: QWidget | None = None,
+        *,
+        keymap: KeyMap | None = None,
     ) -> None:
         super().__init__(parent)
         self._controller = controller
@@ -124,6 +133,8 @@ class ReviewScreen(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.stack)
         self.panel.install_shortcuts(self)
+        if keymap is not None:  # the station's keys (Settings), kept current
+            keymap.bind(self.panel)
         self._connect()
         self._show_item(None)
 
@@ -158,6 +169,9 @@ class ReviewScreen(QWidget):
         self.table.setTabKeyNavigation(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Size columns by the rows on screen, not by up to 1000 loaded rows on every
+        # removed row (~12 ms per verdict, docs/gui-performance.md).
+        header.setResizeContentsPrecision(0)
         header.setStretchLastSection(True)
         # Product and package are in the joint title; every queued joint is in the
         # possible-defect region (its chip is above the joint view).
@@ -239,6 +253,8 @@ class ReviewScreen(QWidget):
         self.filter_bar = ReviewFilterBar(page)
         layout.addWidget(self.filter_bar)
         layout.addLayout(self._build_counters())
+        self.outbox_banner = OutboxBanner(page)
+        layout.addWidget(self.outbox_banner)
         layout.addWidget(self.splitter, 1)
         return page
 
@@ -254,6 +270,11 @@ class ReviewScreen(QWidget):
         c.products_loaded.connect(self.filter_bar.set_products)
         c.saving_changed.connect(self._on_controller_saving_changed)
         c.failed.connect(self._presenter.show_in_status)
+        c.verdict_kept.connect(self._on_controller_verdict_kept)
+        c.pending_rejected.connect(self._on_controller_pending_rejected)
+        c.pending_undone.connect(self._on_controller_pending_undone)
+        c.outbox_changed.connect(self.outbox_banner.set_state)
+        self.outbox_banner.retry_requested.connect(c.retry_pending)
         self.model.fetch_requested.connect(self._on_model_fetch_requested)
         self.table.selectionModel().currentRowChanged.connect(
             self._on_table_current_row_changed
@@ -471,8 +492,32 @@ class ReviewScreen(QWidget):
     @Slot(int, object)
     def _on_controller_verdict_failed(self, joint_id: int, error: object) -> None:
         self._presenter.show_in_status(error)
+        if self._controller.pending_for(joint_id) is not None:
+            return  # kept in the outbox: `verdict_kept` says so
         text = describe(error)  # type: ignore[arg-type]
         self.panel.show_status(f"Not saved, the joint stays here: {text}", error=True)
+
+    @Slot(object, object)
+    def _on_controller_verdict_kept(self, entry: object, error: object) -> None:
+        # Not saved, not lost: the joint stays on screen (no advance).
+        waiting = len(self._controller.pending())
+        text = kept_message(entry, error, waiting, VERDICT_WORDS)
+        self.panel.show_status(text, error=True)
+
+    @Slot(object, object)
+    def _on_controller_pending_rejected(self, entry: object, error: object) -> None:
+        self._presenter.show_in_status(error)
+        self.panel.show_status(rejected_message(entry.label, error), error=True)  # type: ignore[attr-defined]
+        self._controller.fetch_counters(
+            self._current.board_id if self._current is not None else None
+        )
+
+    @Slot(object)
+    def _on_controller_pending_undone(self, entry: object) -> None:
+        row = self.model.row_of(entry.joint_id) if entry is not None else -1  # type: ignore[attr-defined]
+        if row >= 0:
+            self._select_row(row)
+        self.panel.show_status(undone_message(entry, VERDICT_WORDS))
 
     @Slot(object)
     def _on_controller_verdict_undone(self, result: object) -> None:
@@ -523,7 +568,9 @@ class ReviewScreen(QWidget):
             if self._timer.isValid()
             else None,
         )
-        self._controller.submit_verdict(request)
+        self._controller.submit_verdict(
+            request, label=_joint_title(item).split(" · ")[0]
+        )
 
     @Slot()
     def _on_panel_undo_requested(self) -> None:

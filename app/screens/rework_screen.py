@@ -31,6 +31,7 @@ from app.widgets.board_view import BoardMarker, BoardView
 from app.widgets.error_presenter import describe
 from app.widgets.joint_view import JointView
 from db import ReworkStatus
+from db.errors import write_may_succeed_later
 
 if TYPE_CHECKING:
     from app.controllers.rework_controller import ReworkController
@@ -298,6 +299,12 @@ class ReworkScreen(QWidget):
         if getattr(error, "kind", "") == "PermissionDeniedError":
             role = self._session.role if self._session is not None else "?"
             text = f"Not allowed for your role ({role}): {text}"
+        elif write_may_succeed_later(str(getattr(error, "kind", ""))):
+            # Read-only, full, unreachable or locked: say plainly nothing was recorded.
+            text = (
+                f"Not recorded: {text} The item is unchanged; press the button again "
+                "once the database is writable."
+            )
         self.show_status(text, error=True)
 
     @Slot(bool)

@@ -28,6 +28,7 @@ from app.models.users_model import UsersTableModel
 from app.theme import THEMES
 from app.widgets.add_user_dialog import AddUserDialog
 from app.widgets.error_presenter import describe
+from app.widgets.keymap_editor import KeyMapEditor
 
 if TYPE_CHECKING:
     from app.controllers.settings_controller import SettingsController
@@ -81,6 +82,7 @@ class SettingsScreen(QWidget):
         heading.setProperty("role", "heading")
         column.addWidget(heading)
         column.addWidget(self._build_appearance(content))
+        column.addWidget(self._build_keys(content))
         column.addWidget(self._build_station(content))
         column.addWidget(self._build_vigilance(content))
         column.addWidget(self._build_users(content))
@@ -117,6 +119,21 @@ class SettingsScreen(QWidget):
             self.theme_combo.addItem(name.capitalize(), name)
         self.theme_combo.currentIndexChanged.connect(self._on_theme_combo_index_changed)
         form.addRow("Theme", self.theme_combo)
+        return box
+
+    def _build_keys(self, parent: QWidget) -> QGroupBox:
+        box = QGroupBox("Review keys", parent)
+        self.keys_box = box
+        layout = QVBoxLayout(box)
+        about = _note(box)
+        about.setText(
+            "The keyboard map of the Review screen, kept for this station. Click a "
+            "row's key field and press the new key; it applies at once."
+        )
+        self.keymap_editor = KeyMapEditor(self._settings.keymap, box)
+        self.keymap_editor.setObjectName("keymapEditor")
+        layout.addWidget(about)
+        layout.addWidget(self.keymap_editor)
         return box
 
     def _build_station(self, parent: QWidget) -> QGroupBox:

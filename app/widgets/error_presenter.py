@@ -35,6 +35,21 @@ EXPECTED_KINDS = frozenset(db_errors.__all__) | {
 }
 
 
+# What the status bar says about a database that refused a write, by error kind.
+DATABASE_STATE_WORDS: dict[str, str] = {
+    "DatabaseReadOnlyError": "read-only",
+    "DatabaseFullError": "disk full",
+    "DatabaseUnavailableError": "unreachable",
+    "DatabaseLockedError": "locked",
+    "DatabaseLocationError": "cannot be opened",
+}
+
+
+def database_state_word(kind: str) -> str:
+    """`read-only`, `disk full`, ... for an error kind ("" when it is none of them)."""
+    return DATABASE_STATE_WORDS.get(kind, "")
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     if not text:
