@@ -98,6 +98,8 @@ def run_gui(args: argparse.Namespace) -> int:
         shell = build_shell(station)
         shell.quit_requested.connect(app.quit)
         shell.start()
+        if station.ingest is not None:
+            station.ingest.warm_up()  # torch + model load while the login waits
         try:
             return int(app.exec())
         finally:

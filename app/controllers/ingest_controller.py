@@ -48,6 +48,8 @@ class IngestController(QObject):
 
     # Private: the worker's `inspect` slot (queued onto the worker thread).
     inspect_requested = Signal(str, str)
+    # Internal: asks the worker to load the model now (queued to its thread).
+    warm_up_requested = Signal()
     # A board was queued: `BoardJob`.
     job_queued = Signal(object)
     # (job_id, stage, done, total): progress of one board.
@@ -88,6 +90,7 @@ class IngestController(QObject):
         self._worker.moveToThread(self._thread)
         self._thread.finished.connect(self._worker.deleteLater)
         self.inspect_requested.connect(self._worker.inspect)
+        self.warm_up_requested.connect(self._worker.warm_up)
         self._worker.progress.connect(self._on_worker_progress)
         self._worker.result.connect(self._on_worker_result)
         self._worker.failed.connect(self._on_worker_failed)
@@ -137,6 +140,20 @@ class IngestController(QObject):
     def model_available(self) -> bool:
         """The configured model folder holds a model card."""
         return (Path(self._config.model_dir) / "model.json").is_file()
+
+    def warm_up(self) -> None:
+        """Import torch and load the model on the inference thread now.
+
+        Importing torch holds the interpreter lock for up to ~0.7 s (measured in
+        docs/gui-performance.md), freezing the GUI; at start-up, while the login
+        dialog waits for a PIN, nobody notices, and the first board does not pay
+        for the model load either. A model that fails to load is reported by the
+        first board, as before.
+        """
+        if self.model_available and self._worker is not None:
+            if not self._thread.isRunning():
+                self._thread.start()
+            self.warm_up_requested.emit()
 
     def set_user(self, user: Any) -> None:
         """Who ingests the boards from now on (a `UserDTO` or None)."""

@@ -26,6 +26,13 @@ COLUMNS = ("Board", "Product", "Refdes", "Pin", "Package", "P(defect)", "Region"
 COL_BOARD, COL_PRODUCT, COL_REFDES, COL_PIN, COL_PACKAGE, COL_P, COL_REGION = range(7)
 # The row's ReviewItem DTO.
 ItemRole = Qt.ItemDataRole.UserRole + 1
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_ITEM = int(ItemRole)
+_ROLES = frozenset({_DISPLAY, _TOOLTIP, _ALIGN, _DECORATION, _ITEM})
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 class ReviewQueueModel(QAbstractTableModel):
@@ -155,21 +162,29 @@ class ReviewQueueModel(QAbstractTableModel):
         return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
+        # Called thousands of times per repaint and column resize (4 columns x ~8
+        # roles x every row shown): roles nobody asks for leave at once, and the
+        # role constants are plain ints (docs/gui-performance.md).
+        if role not in _ROLES:
             return None
-        item = self._items[index.row()]
+        row = index.row()
+        if not 0 <= row < len(self._items) or not index.isValid():
+            return None
+        item = self._items[row]
         col = index.column()
-        if role == ItemRole:
-            return item
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return self._display(item, col)
-        if role == Qt.ItemDataRole.ToolTipRole and col == COL_P:
-            return (
-                f"Thresholds: {item.t_lo:.2f} / {item.t_hi:.2f} ({item.model_version})"
-            )
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == COL_P:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.DecorationRole and col == COL_REGION:
+        if role == _ITEM:
+            return item
+        if col == COL_P:
+            if role == _TOOLTIP:
+                return (
+                    f"Thresholds: {item.t_lo:.2f} / {item.t_hi:.2f} "
+                    f"({item.model_version})"
+                )
+            if role == _ALIGN:
+                return _RIGHT
+        if role == _DECORATION and col == COL_REGION:
             return QColor(REGION_COLOURS.get(item.region, "#888888"))
         return None
 

@@ -11,16 +11,27 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPen, QPixmap
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QHelpEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsLineItem,
+    QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
+    QToolTip,
     QWidget,
 )
 
@@ -35,7 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CURRENT_COLOUR = OKABE_ITO["sky_blue"]
-MARKER_DATA_KEY = 0
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,10 @@ class BoardMarker:
     w: int
     h: int
     region: Any
+
+
+def _marker_rect(m: BoardMarker) -> QRectF:
+    return QRectF(m.x, m.y, m.w, m.h).adjusted(-2, -2, 2, 2)
 
 
 def _load_board_image(path: str) -> tuple[str, Any]:
@@ -119,26 +133,42 @@ class BoardView(QGraphicsView):
         self._fit()
 
     def _draw_markers(self) -> None:
+        # One path item per region colour, not one item per joint: a board of a
+        # 10,000-joint queue has ~200 queued joints, and re-creating 200 items on
+        # every joint cost ~5 ms of Python plus their painting
+        # (docs/gui-performance.md).
         scene = self.scene()
         for item in self._markers:
             scene.removeItem(item)
         self._markers = []
+        paths: dict[str, QPainterPath] = {}
         current_box = None
         for m in self._last_markers:
-            colour = QColor(REGION_COLOURS.get(m.region, OKABE_ITO["orange"]))
-            rect = QRectF(m.x, m.y, m.w, m.h).adjusted(-2, -2, 2, 2)
-            pen = QPen(colour, 2)
-            pen.setCosmetic(True)
-            item = QGraphicsRectItem(rect)
-            item.setPen(pen)
-            item.setData(MARKER_DATA_KEY, m.joint_id)
-            item.setToolTip(f"Joint {m.joint_id}")
-            scene.addItem(item)
-            self._markers.append(item)
+            rect = _marker_rect(m)
+            colour = REGION_COLOURS.get(m.region, OKABE_ITO["orange"])
+            paths.setdefault(colour, QPainterPath()).addRect(rect)
             if m.joint_id == self._current:
                 current_box = rect
+        for colour, path in paths.items():
+            pen = QPen(QColor(colour), 2)
+            pen.setCosmetic(True)
+            item = QGraphicsPathItem(path)
+            item.setPen(pen)
+            scene.addItem(item)
+            self._markers.append(item)
         if current_box is not None:
             self._draw_current(current_box)
+
+    def marker_at(self, scene_pos: QPointF) -> int | None:
+        """The joint id of the marker under `scene_pos` (the current one first)."""
+        hits = [
+            m.joint_id
+            for m in self._last_markers
+            if _marker_rect(m).contains(scene_pos)
+        ]
+        if not hits:
+            return None
+        return self._current if self._current in hits else hits[0]
 
     def _draw_current(self, rect: QRectF) -> None:
         scene = self.scene()
@@ -181,12 +211,22 @@ class BoardView(QGraphicsView):
         self._fit()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        for item in self.items(event.position().toPoint()):
-            joint_id = item.data(MARKER_DATA_KEY)
-            if joint_id is not None:
-                self.joint_clicked.emit(int(joint_id))
-                return
+        joint_id = self.marker_at(self.mapToScene(event.position().toPoint()))
+        if joint_id is not None:
+            self.joint_clicked.emit(int(joint_id))
+            return
         super().mousePressEvent(event)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            assert isinstance(event, QHelpEvent)
+            joint_id = self.marker_at(self.mapToScene(event.pos()))
+            if joint_id is not None:
+                QToolTip.showText(event.globalPos(), f"Joint {joint_id}", self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().viewportEvent(event)
 
     @Slot(object)
     def _on_image_task_result(self, result: object) -> None:

@@ -203,6 +203,16 @@ class InferenceWorker(QObject):
         log.info("model version %s is now active (was %s)", active.version, loaded)
         return True
 
+    @Slot()
+    def warm_up(self) -> None:
+        """Load the model now (on this thread), so the first board does not wait."""
+        with self._lock:
+            config = self._config
+        try:
+            self._ensure_runner(config)
+        except _ModelLoadFailed as exc:
+            log.warning("warm-up: %s (the first board will report it)", exc)
+
     @Slot(str, str)
     def inspect(self, job_id: str, path: str) -> None:
         """Inspect the board image `path` as job `job_id` (runs on this thread)."""

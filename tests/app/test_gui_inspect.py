@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -440,3 +441,22 @@ def test_gui_dropped_files_and_folders_are_queued_and_non_images_named(
     assert screen.table.rowCount() == len(boards)
     assert "notes.txt" in screen.message_label.text()
     assert "not a board image" in screen.message_label.text()
+
+
+def test_gui_warm_up_loads_the_model_once_before_the_first_board(
+    qtbot, make_ingest, boards
+):
+    built: list[str] = []
+
+    def counting_factory(database: Any, config: RunnerConfig) -> Any:
+        built.append(threading.current_thread().name)
+        return build_runner(database, config)
+
+    ingest = make_ingest(runner_factory=counting_factory, explain=False)
+    ingest.warm_up()
+    qtbot.waitUntil(lambda: len(built) == 1, timeout=TIMEOUT_MS)
+    assert built[0] != threading.main_thread().name  # loaded on the worker thread
+    with qtbot.waitSignal(ingest.job_result, timeout=TIMEOUT_MS) as blocker:
+        ingest.add_paths([boards[0]])
+    assert blocker.args[1].status == "done"
+    assert len(built) == 1  # the first board reused the warmed-up runner
