@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "models": "models",
     "drift": "drift",
     "db": "db",
+    "detector": "detector",
 }
 
 EXIT_OK = 0

@@ -55,8 +55,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 NO_RECIPE_MESSAGE = (
-    "no recipe: recipe-free (learned) joint detection is not available yet; pass "
-    "--recipe or put <stem>.json next to the image or in a recipes/ folder"
+    "no recipe: pass --recipe, put <stem>.json next to the image or in a recipes/ "
+    "folder, or inspect with a learned detector (soldernet inspect --detector FOLDER)"
 )
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})

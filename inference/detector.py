@@ -8,9 +8,10 @@ the `JointDetector` protocol (``detect(image_rgb) -> DetectionResult``):
   recipe joint is projected into the image. Nothing is searched blind; when the
   registration cannot be trusted it raises `RegistrationError` instead of
   guessing.
-- A learned detector (for boards without a recipe) will implement the same
-  protocol and return a `DetectionResult` with ``method="learned"`` and
-  ``registration=None``; the pipeline and the app only see the protocol.
+- The learned detector (`inference.learned_detector`, for boards without a recipe)
+  implements the same protocol and returns a `DetectionResult` with
+  ``method="learned"`` and ``registration=None``; the pipeline and the app only see
+  the protocol.
 
 Usage::
 
@@ -56,7 +57,7 @@ class DetectionResult:
     Attributes:
         joints: joints to inspect, boxes in image pixels (x, y = top-left).
         image_size: (width, height) of the image the boxes refer to.
-        method: ``"recipe"`` or, later, ``"learned"``.
+        method: ``"recipe"`` or ``"learned"``.
         registration: the recipe registration (None for a learned detector).
         outside: recipe joints that fall (mostly) outside the image and cannot be
             inspected; reported so the operator knows they were not checked.

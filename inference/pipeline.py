@@ -189,7 +189,7 @@ def inspect_board(
 
     Args:
         image: an image file (any format `load_image` reads) or HxWx3 uint8 RGB.
-        detector: finds the joints (`RecipeDetector`, later a learned one).
+        detector: finds the joints (`RecipeDetector` or `LearnedDetector`).
         classifier: scores crops (`DefectClassifier`).
         on_progress: called as ``on_progress(stage, done, total)`` after each stage
             and after each classifier batch.

@@ -34,6 +34,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--recipe",
         help="board recipe JSON (default: <stem>.json beside the image or in recipes/)",
     )
+    p.add_argument(
+        "--detector",
+        metavar="FOLDER",
+        help="learned detector folder, used for boards without a recipe "
+        "(`soldernet detector train`)",
+    )
     p.add_argument("--db", help="database file or URL (default: from the settings)")
     p.add_argument("--watch", metavar="DIR", help="keep inspecting new files in DIR")
     p.add_argument("--json", metavar="PATH", help="write the summary as JSON")
@@ -269,11 +275,13 @@ def run(args: argparse.Namespace) -> int:
             )
             if choice.version is None and not args.model:
                 ensure_baseline(db, folder)
+            learned = _learned_detector(args.detector)
 
             def one(path: Path) -> BoardResult:
                 try:
                     r = runner.inspect(
                         path,
+                        detector=_detector_for(path, args.recipe, learned),
                         recipe=args.recipe,
                         serial=args.serial,
                         product=args.product,
@@ -307,6 +315,24 @@ def run(args: argparse.Namespace) -> int:
         {"summary": summary, "boards": [r.to_dict() for r in results]},
     )
     return EXIT_OK if summary["failed"] == 0 else EXIT_FAILURE
+
+
+def _learned_detector(folder: str | None) -> Any:
+    """The `--detector` folder's learned detector (None without the flag)."""
+    if not folder:
+        return None
+    from inference.learned_detector import LearnedDetector
+
+    return LearnedDetector.from_folder(folder)
+
+
+def _detector_for(path: Path, recipe: str | None, learned: Any) -> Any:
+    """The learned detector for a board without a recipe, else None (recipe mode)."""
+    if learned is None or recipe:
+        return None
+    from app.inspection_runner import find_recipe
+
+    return None if find_recipe(path) is not None else learned
 
 
 def _run_batch(paths: list[Path], one: Any, progress: bool) -> None:

@@ -178,7 +178,7 @@ def test_missing_model_and_missing_recipe_are_clear(
     )
     assert "nope" in capsys.readouterr().err
     assert main(["inspect", str(lonely), "--db", db, "--model", str(model_dir)]) == 1
-    assert "recipe-free" in capsys.readouterr().err
+    assert "--detector FOLDER" in capsys.readouterr().err
 
 
 def test_watch_once_claims_every_file_once(model_dir: Path, tmp_path: Path) -> None:

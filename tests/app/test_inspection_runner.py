@@ -189,7 +189,8 @@ def test_no_recipe_fails_that_board_clearly(
     lonely.write_bytes(boards[0].read_bytes())
     r = runner.inspect(lonely)
     assert r.status == "failed"
-    assert "recipe-free" in r.error
+    assert "no recipe" in r.error
+    assert "--detector FOLDER" in r.error
     assert "lonely.jpg" in r.error
     assert _count(db, "select count(*) from inspections") == 0
 
