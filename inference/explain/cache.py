@@ -153,6 +153,7 @@ def result_from_parts(
         ig_delta=float(record["ig_delta"]),
         target=str(record.get("target", "decision")),
         params=dict(record.get("params", {})),
+        budget_exhausted=bool(record.get("budget_exhausted", False)),
     )
 
 

@@ -51,6 +51,15 @@ class _Search:
         self.s0 = s0
         self.pixels = masks.shape[1] * masks.shape[2]
         self.area = masks.reshape(masks.shape[0], -1).sum(axis=1)
+        self.budget_exhausted = False
+
+    def afford(self, n: int) -> bool:
+        """True if `n` more forwards fit the budget; else note that it is spent."""
+        cap = self.cfg.max_forwards
+        if cap is None or self.oracle.n_forward + n <= cap:
+            return True
+        self.budget_exhausted = True
+        return False
 
     def success(self, logit: float) -> bool:
         if self.cfg.target == "defect":
@@ -74,6 +83,8 @@ class _Search:
             cand = cur | self.masks[j]
             if not self.fits(cand):
                 continue
+            if not self.afford(1):
+                return None
             cur, chosen = cand, [*chosen, j]
             logit = self.oracle.logit(cur)
             tried.append((self.s0 - self.sign * logit, chosen))
@@ -88,7 +99,7 @@ class _Search:
         remaining = list(range(self.masks.shape[0]))
         while remaining:
             cands = [j for j in remaining if self.fits(cur | self.masks[j])]
-            if not cands:
+            if not cands or not self.afford(len(cands)):
                 return None
             logits = self.oracle.logits([cur | self.masks[j] for j in cands])
             best = int(np.argmin(self.sign * logits))
@@ -206,7 +217,7 @@ def _explain(
             order = np.lexsort((idx, -drops, -act))
         tried: list[tuple[float, list[int]]] = []
         found = search.prefix(order, tried)
-        if found is None and cfg.fallback == "adaptive":
+        if found is None and cfg.fallback == "adaptive" and not search.budget_exhausted:
             found = search.adaptive(tried)
         flipped = found is not None
         if flipped:
@@ -322,4 +333,5 @@ def _finish(
         ig_delta=float(ig_delta),
         target=cfg.target,
         params=cfg.to_dict(),
+        budget_exhausted=search.budget_exhausted and not flipped,
     )

@@ -45,6 +45,14 @@ class ExplainConfig:
             or None (no activation map, ties go by region index).
         max_area_frac: area budget of the critical set (fraction of the image).
         fallback: `adaptive` greedy search when the prefix search fails, or `none`.
+        max_forwards: forward-pass budget of the search (reference, single-region
+            drops, prefix search, adaptive fallback); when the next batch would
+            exceed it the search stops, keeps the best set tried so far and the
+            result says `budget_exhausted` (a budget too small to flip the
+            decision, §1.9 test 8). The reference and the K single-region drops
+            always run (they rank the regions). None = no budget. Pruning,
+            factor statistics and IG come on top (≈ |S| + 2m + 1 forwards,
+            `ig_steps` both ways).
         within: within-factor attribution: `ig` or `occlusion_restore`.
         ig_steps: integrated-gradients steps (midpoint rule).
         sub_cell: sub-block grid in px inside each factor.
@@ -80,6 +88,7 @@ class ExplainConfig:
     target_layer: str | None = "auto"
     max_area_frac: float = 0.5
     fallback: str = "adaptive"
+    max_forwards: int | None = 400
     within: str = "ig"
     ig_steps: int = 32
     sub_cell: int = 8
@@ -126,6 +135,9 @@ class ExplainConfig:
                 raise ExplainError(msg)
         if not 0.0 < self.max_area_frac <= 1.0:
             msg = f"max_area_frac must be in (0, 1], got {self.max_area_frac!r}"
+            raise ExplainError(msg)
+        if self.max_forwards is not None and self.max_forwards < 1:
+            msg = f"max_forwards must be >= 1 or None, got {self.max_forwards!r}"
             raise ExplainError(msg)
         if self.feather_sigma < 0 or self.patch_steps < 0:
             msg = "feather_sigma and patch_steps must be >= 0"

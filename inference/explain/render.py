@@ -87,13 +87,18 @@ def summary_text(result: CriticalFactorResult) -> str:
     n = len(result.factors)
     what = "the outlined region" if n == 1 else f"the {n} outlined regions"
     before, after = result.p_before, result.p_after
+    budget = (
+        "; the search stopped at its forward-pass budget"
+        if result.budget_exhausted
+        else ""
+    )
     if n == 0 or result.impact_type == "none":
         return (
             f"no compact region changes the decision (P(defect) {before:.2f}); "
-            "the evidence is spread over the image"
+            f"the evidence is spread over the image{budget}"
         )
     verb = "drops" if after < before else "raises"
     text = f"removing {what} {verb} P(defect) from {before:.2f} to {after:.2f}"
     if result.impact_type == "confidence":
         text += " (decision unchanged)"
-    return text
+    return text + budget

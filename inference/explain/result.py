@@ -89,6 +89,9 @@ class CriticalFactorResult:
         ig_delta: relative completeness error of IG (0 for other methods).
         target: `"decision"` or `"defect"`.
         params: all knobs used.
+        budget_exhausted: the search stopped at the forward-pass budget
+            (`max_forwards`) before the decision flipped; the mask is the best set
+            tried within the budget.
     """
 
     decision_before: int
@@ -109,6 +112,7 @@ class CriticalFactorResult:
     ig_delta: float
     target: str = "decision"
     params: dict[str, Any] = field(default_factory=dict)
+    budget_exhausted: bool = False
 
     @property
     def subregions(self) -> tuple[tuple[SubRegion, ...], ...]:
@@ -130,6 +134,7 @@ class CriticalFactorResult:
             "logit_after": self.logit_after,
             "flipped": self.flipped,
             "impact_type": self.impact_type,
+            "budget_exhausted": self.budget_exhausted,
             "area_frac": self.area_frac,
             "selected_region_ids": list(self.selected_region_ids),
             "factors": [

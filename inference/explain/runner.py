@@ -369,6 +369,7 @@ def _coerce(name: str, text: str, default: Any) -> Any:
         "target_layer",
         "eval_baseline",
         "dataset_mean",
+        "max_forwards",
     ):
         return None
     if isinstance(default, bool):

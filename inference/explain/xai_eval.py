@@ -184,6 +184,7 @@ class _Methods:
                 "n_backward": res.n_backward,
                 "cached": cached,
                 "p_before": res.p_before,
+                "budget_exhausted": res.budget_exhausted,
             },
         )
         if self.gradcam is not None:
@@ -291,6 +292,9 @@ def _summarise_method(
         "flip_rate": search.get("flip_rate", math.nan),
         "mean_area_frac": _mean([m["area_frac"] for m in mine]),
         "n_empty": sum(1 for m in mine if m["area_frac"] == 0),
+        "n_budget_exhausted": sum(
+            1 for m in mine if m["cost"].get("budget_exhausted", False)
+        ),
         "impact": impact,
         "coverage": cov,
         "localisation": localisation_summary(locs),
