@@ -154,6 +154,7 @@ def runner_config(settings: Settings) -> RunnerConfig:
         model_dir=str(settings.model_dir),
         artefact_dir=str(settings.artefact_dir),
         device=settings.device,
+        backend="auto",  # onnxruntime on CPU: ~4x the crops per second
         vigilance_library=settings.vigilance.active_library,
         vigilance_rate=settings.vigilance.rate,
         vigilance_defect_fraction=settings.vigilance.defect_fraction,

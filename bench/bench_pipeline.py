@@ -96,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fast", action="store_true", help="cheaper explainer knobs")
     ap.add_argument("--seed", type=int, default=4242)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default="onnx",
+        help="classifier backend (the station uses onnx on CPU)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
@@ -120,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 artefact_dir=tmp / "art",
                 fast_explain=args.fast,
                 max_explanations=args.explain,
+                backend=args.backend,
             )
             model_s = time.perf_counter() - t0
             rss_model_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -137,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             "joints": result.n_joints,
             "regions": result.regions,
             "threads": args.threads,
+            "backend": args.backend,
             "model": str(args.model) if args.model else "random mobilenet_v3_small@256",
             "render_board_s": render_s,
             "load_model_s": model_s,
@@ -157,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         }
     print(
-        f"{out['joints']} joints on a {args.size} board, {args.threads} threads: "
+        f"{out['joints']} joints on a {args.size} board, {args.threads} threads, "
+        f"{args.backend} classifier: "
         f"load {out['load_s']:.2f} s, detect {out['detect_s']:.2f} s, crop "
         f"{out['crop_s']:.2f} s, classify {out['classify_s']:.2f} s, persist "
         f"{out['persist_s']:.2f} s; first explanation "

@@ -72,6 +72,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument(
+        "--backend",
+        choices=["auto", "torch", "onnx"],
+        default="auto",
+        help="classifier backend (auto: onnxruntime on CPU, torch on a GPU)",
+    )
+    p.add_argument(
         "--station", help="station name for --watch claims (default: host:pid)"
     )
     p.add_argument(
@@ -110,6 +116,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="share of known-defect seeds (default: settings, else 0.5)",
     )
     p.set_defaults(handler=run)
+
+
+def _backend(backend: str, device: str) -> str:
+    """Resolve ``auto``: onnxruntime on CPU (measured ~4x faster), torch on a GPU."""
+    if backend != "auto":
+        return backend
+    from inference.device import select_device
+
+    return "torch" if select_device(device).type == "cuda" else "onnx"
 
 
 def _fraction(text: str) -> float:
@@ -271,6 +286,7 @@ def run(args: argparse.Namespace) -> int:
                 device=args.device,
                 user=user,
                 max_explanations=args.max_explanations,
+                backend=_backend(args.backend, args.device),
                 vigilance=_vigilance_seeder(args, artefacts),
             )
             if choice.version is None and not args.model:

@@ -289,3 +289,31 @@ def test_runner_imports_no_qt() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(out) == []
+
+
+def test_onnx_backend_scores_the_board_like_torch(
+    db: Database, model_dir: Path, boards: list[Path], tmp_path: Path
+) -> None:
+    """The station classifies with onnxruntime on CPU: same calls as eager torch."""
+    scores = {}
+    for backend in ("torch", "onnx"):
+        runner = InspectionRunner.from_model_folder(
+            db, model_dir, artefact_dir=tmp_path / backend, explain=False,
+            backend=backend,
+        )  # fmt: skip
+        assert runner.classifier.backend == backend
+        r = runner.inspect(boards[0], force=True)
+        assert r.status == "done"
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT refdes, pin, p, region FROM joints WHERE inspection_id = :i"
+                ),
+                {"i": r.inspection_id},
+            ).all()
+        scores[backend] = {(a, b): (p, region) for a, b, p, region in rows}
+    assert scores["torch"].keys() == scores["onnx"].keys()
+    for key, (p, region) in scores["torch"].items():
+        p_onnx, region_onnx = scores["onnx"][key]
+        assert abs(p - p_onnx) < 1e-4
+        assert region == region_onnx or min(abs(p - t) for t in (0.35, 0.65)) < 1e-4
