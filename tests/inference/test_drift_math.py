@@ -7,6 +7,13 @@ import math
 import numpy as np
 import pytest
 
+from inference.control_limits import (
+    chi2_quantile,
+    p_chart_limits,
+    psi,
+    psi_limit,
+    xbar_limits,
+)
 from inference.drift import (
     ALARM,
     OK,
@@ -17,15 +24,10 @@ from inference.drift import (
     apply_runs,
     build_windows,
     chart_points,
-    chi2_quantile,
     describe_alarm,
     logit,
-    p_chart_limits,
-    psi,
-    psi_limit,
     reference_model,
     window_stats,
-    xbar_limits,
 )
 
 NO_OD = DriftRules(overdispersion=False, reference_error=False)
