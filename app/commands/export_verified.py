@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from app.cli import EXIT_FAILURE, EXIT_OK
-from app.commands._login import add_login_arguments, read_pin
+from app.commands._login import add_login_arguments, call_as_user
 from app.commands.report import _until, _when
 
 
@@ -46,36 +46,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Authenticate, read the verified joints, curate and write the dataset."""
-    from app.commands.db import resolve_database
     from app.fieldloop.export import export_dataset
-    from db import AuthenticationError, DbError, PermissionDeniedError, open_database
 
     prog = "soldernet export-verified"
     if args.balance < 0 or (args.max_total is not None and args.max_total < 1):
         print(f"{prog}: --balance must be >= 0 and --max >= 1", file=sys.stderr)
         return EXIT_FAILURE
-    pin = read_pin(args)
-    if not pin:
-        print(f"{prog}: no PIN given (use $SOLDERNET_PIN or --pin)", file=sys.stderr)
-        return EXIT_FAILURE
-    target, is_default = resolve_database(args.db)
-    try:
-        with open_database(target, create_folder=is_default) as db:
-            user = db.users.authenticate(args.user, pin)
-            joints = db.verified.verified_joints(
-                actor=user,
-                start=args.start,
-                end=args.end,
-                model_version=args.model_version,
-            )
-    except AuthenticationError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except PermissionDeniedError as exc:
-        print(f"{prog}: refused: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except (DbError, ValueError) as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+    ok, joints = call_as_user(
+        args,
+        prog,
+        lambda db, user: db.verified.verified_joints(
+            actor=user,
+            start=args.start,
+            end=args.end,
+            model_version=args.model_version,
+        ),
+    )
+    if not ok:
         return EXIT_FAILURE
     if not joints:
         print(f"{prog}: no verified joints in that period; nothing written")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from app.cli import EXIT_FAILURE, EXIT_OK
-from app.commands._login import add_login_arguments, read_pin
+from app.commands._login import add_login_arguments, call_as_user
 from app.commands.report import _until, _when
 
 
@@ -65,29 +65,14 @@ def format_table(scores: object) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Authenticate, compute the scores and print them; returns the exit code."""
-    from app.commands.db import resolve_database
-    from db import AuthenticationError, DbError, PermissionDeniedError, open_database
-
-    pin = read_pin(args)
-    if not pin:
-        print(
-            "soldernet vigilance: no PIN given (use $SOLDERNET_PIN or --pin)",
-            file=sys.stderr,
-        )
-        return EXIT_FAILURE
-    target, is_default = resolve_database(args.db)
-    try:
-        with open_database(target, create_folder=is_default) as db:
-            user = db.users.authenticate(args.user, pin)
-            scores = db.vigilance.scores(actor=user, start=args.start, end=args.end)
-    except AuthenticationError as exc:
-        print(f"soldernet vigilance: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except PermissionDeniedError as exc:
-        print(f"soldernet vigilance: refused: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except (DbError, ValueError) as exc:
-        print(f"soldernet vigilance: {exc}", file=sys.stderr)
+    ok, scores = call_as_user(
+        args,
+        "soldernet vigilance",
+        lambda db, user: db.vigilance.scores(
+            actor=user, start=args.start, end=args.end
+        ),
+    )
+    if not ok:
         return EXIT_FAILURE
     print(format_table(scores))
     if args.json_path:
