@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
+from app.controllers._background import BackgroundController
 from app.widgets.soxai_panel import SoxaiInfo, read_soxai
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def _comparison(db: Any, version: str) -> tuple[str, str | None, Any]:
     return version, active.version, details
 
 
-class ModelController(QObject):
+class ModelController(BackgroundController):
     """Fetches the model card, past verdict outcomes and registry versions."""
 
     # The model folder's info arrived: a ModelInfo.
@@ -160,21 +161,13 @@ class ModelController(QObject):
         default_folder: Path,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._db = database
-        self._runner = runner
+        super().__init__(database, runner, parent)
         self.default_folder = Path(default_folder)
-        self._busy = 0
 
     @staticmethod
     def may_promote(role: str) -> bool:
         """Whether `role` may promote or roll back model versions."""
         return str(role) in PROMOTER_ROLES
-
-    @property
-    def busy(self) -> bool:
-        """Whether a fetch, promote or rollback is running."""
-        return self._busy > 0
 
     def refresh(self) -> None:
         """Fetch the card, the verdict outcomes and the versions."""
@@ -193,16 +186,6 @@ class ModelController(QObject):
     def rollback(self, actor: Any) -> None:
         """Re-activate the previously active version (audited by the registry)."""
         self._run(_rollback, self._on_version_changed, self._db, actor)
-
-    def _run(self, fn: Any, on_result: Any, *args: Any) -> None:
-        task = self._runner.submit(fn, *args)
-        task.signals.result.connect(on_result)
-        task.signals.failed.connect(self._on_task_failed)
-        task.signals.finished.connect(self._on_task_finished)
-        self._busy += 1
-        if self._busy == 1:
-            self.busy_changed.emit(True)
-        self._runner.start(task)
 
     @Slot(object)
     def _on_info_result(self, info: object) -> None:
@@ -225,13 +208,3 @@ class ModelController(QObject):
         self.version_changed.emit(version)
         self._run(_versions, self._on_versions_result, self._db)
         self._run(_load_info, self._on_info_result, self._db, self.default_folder)
-
-    @Slot(object)
-    def _on_task_failed(self, error: object) -> None:
-        self.failed.emit(error)
-
-    @Slot()
-    def _on_task_finished(self) -> None:
-        self._busy = max(0, self._busy - 1)
-        if self._busy == 0:
-            self.busy_changed.emit(False)

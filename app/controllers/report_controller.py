@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
+from app.controllers._background import BackgroundController
+
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -106,7 +108,7 @@ def _list_shifts(db: Any) -> list[Any]:
     return list(db.shifts.list_shifts())
 
 
-class ReportController(QObject):
+class ReportController(BackgroundController):
     """Fetches `ShiftReport` DTOs (with charts), lists shifts and exports reports."""
 
     # A report arrived: the ShiftReport DTO.
@@ -132,21 +134,13 @@ class ReportController(QObject):
         *,
         station: str = "",
     ):
-        super().__init__(parent)
-        self._db = database
-        self._runner = runner
-        self._busy = 0
+        super().__init__(database, runner, parent)
         self.station = station or str(getattr(database, "where", ""))
 
     @staticmethod
     def may_view(role: str) -> bool:
         """Whether `role` may see shift reports."""
         return str(role) in REPORT_ROLES
-
-    @property
-    def busy(self) -> bool:
-        """Whether a fetch or export is running."""
-        return self._busy > 0
 
     def fetch_shift_report(self, actor: Any, shift_id: int | None) -> None:
         """Fetch the report of `shift_id` as `actor`; answers on `report_ready`."""
@@ -200,14 +194,6 @@ class ReportController(QObject):
         task.signals.result.connect(self._on_export_result)
         self._start(task)
 
-    def _start(self, task: Any) -> None:
-        task.signals.failed.connect(self._on_task_failed)
-        task.signals.finished.connect(self._on_task_finished)
-        self._busy += 1
-        if self._busy == 1:
-            self.busy_changed.emit(True)
-        self._runner.start(task)
-
     @Slot(object)
     def _on_report_result(self, report: object) -> None:
         self.report_ready.emit(report)
@@ -229,13 +215,3 @@ class ReportController(QObject):
     @Slot(object)
     def _on_export_result(self, path: object) -> None:
         self.exported.emit(str(path))
-
-    @Slot(object)
-    def _on_task_failed(self, error: object) -> None:
-        self.failed.emit(error)
-
-    @Slot()
-    def _on_task_finished(self) -> None:
-        self._busy = max(0, self._busy - 1)
-        if self._busy == 0:
-            self.busy_changed.emit(False)

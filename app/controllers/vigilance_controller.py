@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.controllers._background import BackgroundController
+
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -26,7 +28,7 @@ def _scores(db: Any, actor: Any, start: datetime | None, end: datetime | None) -
     return db.vigilance.scores(actor=actor, start=start, end=end)
 
 
-class VigilanceController(QObject):
+class VigilanceController(BackgroundController):
     """Fetches `VigilanceScores` for the supervisor's vigilance panel."""
 
     # Scores arrived: a db.services.vigilance.VigilanceScores.
@@ -39,20 +41,12 @@ class VigilanceController(QObject):
     def __init__(
         self, database: Any, runner: TaskRunner, parent: QObject | None = None
     ) -> None:
-        super().__init__(parent)
-        self._db = database
-        self._runner = runner
-        self._busy = 0
+        super().__init__(database, runner, parent)
 
     @staticmethod
     def may_view(role: str) -> bool:
         """Whether `role` may see vigilance scores."""
         return str(role) in VIGILANCE_ROLES
-
-    @property
-    def busy(self) -> bool:
-        """Whether a load is running."""
-        return self._busy > 0
 
     def load(
         self,
@@ -64,25 +58,8 @@ class VigilanceController(QObject):
 
         Answers on `scores_ready` or `failed`.
         """
-        task = self._runner.submit(_scores, self._db, actor, start, end)
-        task.signals.result.connect(self._on_task_result)
-        task.signals.failed.connect(self._on_task_failed)
-        task.signals.finished.connect(self._on_task_finished)
-        self._busy += 1
-        if self._busy == 1:
-            self.busy_changed.emit(True)
-        self._runner.start(task)
+        self._run(_scores, self._on_task_result, self._db, actor, start, end)
 
     @Slot(object)
     def _on_task_result(self, scores: object) -> None:
         self.scores_ready.emit(scores)
-
-    @Slot(object)
-    def _on_task_failed(self, error: object) -> None:
-        self.failed.emit(error)
-
-    @Slot()
-    def _on_task_finished(self) -> None:
-        self._busy = max(0, self._busy - 1)
-        if self._busy == 0:
-            self.busy_changed.emit(False)
