@@ -2,8 +2,15 @@
 
 Attend-NeXt-S follows §5.2 exactly (1,632,345 parameters with a one-logit head).
 Attend-NeXt-L is the fitted stand-in of §5.3 (an **approximation**: the real Large
-config
-is not published).
+config is not published).
+
+One deliberate, parameter-free deviation: the channel-softmax gate of each stage's first
+block is multiplied by the channel count ``C``. A softmax over ``C`` channels averages
+``1/C``, so the unscaled gate shrinks the projected input about ``C`` times per stage;
+the last stage (one block, no residual after it) then hands the head features of order
+1e-3 and a network trained from scratch collapses to a constant logit
+(docs/architectures.md). Scaled, the gate averages 1 and passes the signal at its own
+size. ``gate="softmax"`` builds the unscaled original.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from inference.architectures.base import OneLogitClassifier
 __all__ = [
     "ATTEND_NEXT_L_CONFIG",
     "ATTEND_NEXT_S_CONFIG",
+    "GATES",
     "AttendNeXt",
     "AttendNeXtL",
     "AttendNeXtS",
@@ -40,6 +48,8 @@ ATTEND_NEXT_L_CONFIG: tuple[tuple[int, int, str], ...] = (
 )
 _STAGE_STRIDES = (1, 2, 2, 2)
 _GROUPS = 4
+#: Gate variants: "scaled" (``C * softmax``, default) or "softmax" (§5.2 as written).
+GATES = ("scaled", "softmax")
 
 
 def _round4(c: int) -> int:
@@ -70,12 +80,23 @@ class Block(nn.Module):
         kind: ``"basic"`` or ``"bottleneck"``.
         stride: 1 or 2.
         first: whether this is the first block of its stage (projection + attention).
+        gate: ``"scaled"`` multiplies the channel softmax by the channel count (mean 1);
+            ``"softmax"`` is §5.2 as written.
     """
 
     def __init__(
-        self, cin: int, width: int, kind: str, stride: int, first: bool
+        self,
+        cin: int,
+        width: int,
+        kind: str,
+        stride: int,
+        first: bool,
+        gate: str = "scaled",
     ) -> None:
         super().__init__()
+        if gate not in GATES:
+            msg = f"unknown gate {gate!r}; choose one of {GATES}"
+            raise ValueError(msg)
         c = _round4(width)
         pool: list[nn.Module] = [nn.AvgPool2d(2, 2)] if stride == 2 else []
         if kind == "basic":
@@ -113,12 +134,16 @@ class Block(nn.Module):
             raise ValueError(msg)
         self.act = nn.SiLU()
         self.out_channels = cout
+        self.gate_scale = float(cout) if gate == "scaled" else 1.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Main path merged with the shortcut, then SiLU."""
         main = self.main(x)
         if self.shortcut is not None:
-            out = torch.softmax(main, dim=1) * self.shortcut(x)
+            gate = torch.softmax(main, dim=1)
+            if self.gate_scale != 1.0:
+                gate = gate * self.gate_scale
+            out = gate * self.shortcut(x)
         else:
             out = main + x
         return self.act(out)
@@ -131,6 +156,7 @@ class AttendNeXt(OneLogitClassifier):
         config: ``(width, depth, kind)`` per stage.
         num_classes: head outputs (1 for the defect logit; 1000 for the ImageNet check).
         input_norm: input normalisation mode (default ``"none"``: the paper feeds /255).
+        gate: ``"scaled"`` (default) or ``"softmax"``; see the module docstring.
     """
 
     def __init__(
@@ -138,6 +164,7 @@ class AttendNeXt(OneLogitClassifier):
         config: Sequence[tuple[int, int, str]],
         num_classes: int = 1,
         input_norm: str = "none",
+        gate: str = "scaled",
     ) -> None:
         super().__init__(input_norm=input_norm)
         self.stem = nn.Sequential(
@@ -152,7 +179,9 @@ class AttendNeXt(OneLogitClassifier):
         for (width, depth, kind), stride in zip(config, _STAGE_STRIDES, strict=True):
             blocks = []
             for i in range(depth):
-                block = Block(cin, width, kind, stride if i == 0 else 1, first=i == 0)
+                block = Block(
+                    cin, width, kind, stride if i == 0 else 1, first=i == 0, gate=gate
+                )
                 blocks.append(block)
                 cin = block.out_channels
             stages.append(nn.Sequential(*blocks))
@@ -173,8 +202,10 @@ class AttendNeXtS(AttendNeXt):
 
     arch_name: ClassVar[str] = "attend_next_s"
 
-    def __init__(self, num_classes: int = 1, input_norm: str = "none") -> None:
-        super().__init__(ATTEND_NEXT_S_CONFIG, num_classes, input_norm)
+    def __init__(
+        self, num_classes: int = 1, input_norm: str = "none", gate: str = "scaled"
+    ) -> None:
+        super().__init__(ATTEND_NEXT_S_CONFIG, num_classes, input_norm, gate)
 
 
 class AttendNeXtL(AttendNeXt):
@@ -183,5 +214,7 @@ class AttendNeXtL(AttendNeXt):
     arch_name: ClassVar[str] = "attend_next_l"
     approximation: ClassVar[bool] = True
 
-    def __init__(self, num_classes: int = 1, input_norm: str = "none") -> None:
-        super().__init__(ATTEND_NEXT_L_CONFIG, num_classes, input_norm)
+    def __init__(
+        self, num_classes: int = 1, input_norm: str = "none", gate: str = "scaled"
+    ) -> None:
+        super().__init__(ATTEND_NEXT_L_CONFIG, num_classes, input_norm, gate)

@@ -249,3 +249,50 @@ def test_unknown_architecture():
         build_model("resnet50")
     with pytest.raises(DataError, match="SAME"):
         build_model("efficientnet_lite0", tf_same_padding=False)
+
+
+def _stage_output_std(model: AttendNeXtS, x: torch.Tensor) -> float:
+    model.train()
+    with torch.no_grad():
+        return float(model._feature_map(x).mean(dim=(2, 3)).std())
+
+
+def test_attend_next_scaled_gate_keeps_signal_and_parameter_count():
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 64, 64)
+    torch.manual_seed(1)
+    scaled = AttendNeXtS()
+    torch.manual_seed(1)
+    plain = AttendNeXtS(gate="softmax")
+    assert count_params(scaled) == count_params(plain) == 1_632_345
+    # The unscaled channel softmax shrinks each stage's input ~C times: the features
+    # the head sees vanish; the scaled gate passes them at order one.
+    assert _stage_output_std(plain, x) < 1e-3
+    assert _stage_output_std(scaled, x) > 1e-2
+
+
+def test_attend_next_scaled_gate_learns_from_scratch():
+    """Fifteen AdamW steps fit bright-vs-dark crops only with the scaled gate."""
+    torch.manual_seed(0)
+    dark = torch.rand(8, 3, 32, 32) * 0.5
+    x = torch.cat([dark, 0.5 + torch.rand(8, 3, 32, 32) * 0.5])
+    y = torch.cat([torch.zeros(8), torch.ones(8)])
+    final_loss = {}
+    for gate in ("scaled", "softmax"):
+        torch.manual_seed(2)
+        model = AttendNeXtS(gate=gate).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        for _ in range(15):
+            loss = nn.functional.binary_cross_entropy_with_logits(model(x).view(-1), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        final_loss[gate] = loss.item()
+    assert final_loss["scaled"] < 0.05
+    # The collapsed network's logit barely depends on its input: loss stays near ln 2.
+    assert final_loss["softmax"] > 0.6
+
+
+def test_attend_next_unknown_gate():
+    with pytest.raises(ValueError, match="gate"):
+        AttendNeXtS(gate="sigmoid")
