@@ -207,14 +207,15 @@ def compare_architectures(
         "data": [str(d) for d in data],
         "split": "test",
         "split_seed": base.split_seed,
-        "epochs": base.epochs if epochs is None else epochs,
-        "lp_epochs": base.lp_epochs if lp_epochs is None else lp_epochs,
         "cpu": cpu_name(),
         "latency_protocol": (
             f"batch 1, 3x{table_input_size or 'model'}^2, {latency_warmup} warm-ups, "
             f"mean of {latency_runs} runs; throughput at batch {throughput_batch}"
         ),
     }
+    if archs:  # models given by folder carry their own epochs in their cards
+        meta["epochs"] = base.epochs if epochs is None else epochs
+        meta["lp_epochs"] = base.lp_epochs if lp_epochs is None else lp_epochs
     md = render_markdown(table1, table2, meta)
     result: dict[str, Any] = {"table1": table1, "table2": table2, "meta": meta}
     md_path = out / "comparison.md"

@@ -18,9 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", nargs="+", required=True, help="dataset folders")
     p.add_argument(
         "--archs",
-        nargs="+",
+        nargs="*",
         default=["attend_next_s", "mobilenet_v2"],
-        help="architectures to train and compare",
+        help="architectures to train and compare (none: only --models)",
     )
     p.add_argument(
         "--models", nargs="+", default=[], help="already trained model folders to add"

@@ -78,6 +78,23 @@ def test_train_evaluate_compare(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "Table 1" in md
     assert "Table 2" in md
     assert "Attend-NeXt-S" in md
+    assert cmp["meta"]["epochs"] == 1
+
+    # Already trained folders only (no --archs): nothing is trained again, and the
+    # meta does not claim the default epochs for them.
+    rc = main(
+        [
+            "compare", "--data", str(data), "--archs", "--models", str(model),
+            "--out", str(tmp_path / "cmp2"), "--json", str(tmp_path / "cmp2.json"),
+            "--latency-warmup", "1", "--latency-runs", "2", "--table-size", "32",
+            "--throughput-batch", "4", *TINY,
+        ]
+    )  # fmt: skip
+    assert rc == EXIT_OK
+    cmp2 = json.loads((tmp_path / "cmp2.json").read_text("utf-8"))
+    assert [r["model_dir"] for r in cmp2["table1"]] == [str(model)]
+    assert "epochs" not in cmp2["meta"]
+    assert not (tmp_path / "cmp2" / "attend_next_s").exists()
 
 
 def test_cli_errors_are_messages_not_tracebacks(
