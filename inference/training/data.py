@@ -6,6 +6,7 @@ Re-exported by ``inference.training.train_classifier``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
     from inference.datasets import Sample
     from inference.training.datasets import JointCropDataset
 
-__all__ = ["load_dataset_rows", "split_rows"]
+__all__ = ["UNGROUPED_NAMES", "load_dataset_rows", "split_rows"]
+
+logger = logging.getLogger(__name__)
 
 
 def load_dataset_rows(folders: Sequence[str | Path]) -> list[Sample]:
@@ -57,8 +60,17 @@ def load_dataset_rows(folders: Sequence[str | Path]) -> list[Sample]:
     return out
 
 
+#: Group names that record no capture ("unknown" holds every ulger-smd defect).
+UNGROUPED_NAMES = ("", "unknown")
+
+
 def split_rows(rows: Sequence[Sample], seed: int = 0) -> dict[str, list[Sample]]:
     """Group-aware, class-stratified 60/20/20 split (``inference.datasets``).
+
+    A group named in ``UNGROUPED_NAMES`` (after the dataset prefix; any case) is not a
+    real capture: its rows are split one by one instead of landing in one part as a
+    block, which would leave a class out of training. Those rows lose the leak
+    protection of the group split; a warning says how many.
 
     Args:
         rows: manifest rows.
@@ -69,7 +81,17 @@ def split_rows(rows: Sequence[Sample], seed: int = 0) -> dict[str, list[Sample]]
     """
     from inference.datasets import split_groups
 
-    return split_groups(rows, seed=seed).parts()
+    ungrouped = {
+        r.group for r in rows if r.group.rsplit("/", 1)[-1].lower() in UNGROUPED_NAMES
+    }
+    if ungrouped:
+        n = sum(r.group in ungrouped for r in rows)
+        logger.warning(
+            "%d rows in group(s) %s carry no capture id; they are split row by row",
+            n,
+            ", ".join(sorted(ungrouped)),
+        )
+    return split_groups(rows, seed=seed, singleton_groups=ungrouped).parts()
 
 
 def _check_two_classes(rows: Sequence[Sample], what: str) -> None:

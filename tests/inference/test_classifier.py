@@ -42,10 +42,10 @@ def lively(
 ) -> tuple[torch.nn.Module, torch.Tensor]:
     """A random-init network whose logits differ from image to image, and its images.
 
-    A fresh Attend-NeXt in eval mode gives a near-constant logit (its channel-softmax
-    gates shrink activations that unit running variances do not undo), which would
-    make a backend comparison vacuous: BatchNorm statistics are estimated on the
-    returned random images and the head is scaled to a logit spread of about 2.
+    A fresh network in eval mode (unit running variances) can give a near-constant
+    or a huge logit, which would make a backend comparison vacuous: BatchNorm
+    statistics are estimated on the returned random images and the head is scaled to
+    a logit spread of about 2.
     """
     from inference.training.train_classifier import recompute_bn_stats
 
@@ -75,7 +75,9 @@ def test_probabilities_regions_and_temperature(model_dir):
     lg = clf.logits(crops)
     p = clf.predict_proba(crops)
     assert lg.shape == p.shape == (7,)
-    np.testing.assert_allclose(p, 1 / (1 + np.exp(-lg / clf.temperature)), rtol=1e-9)
+    np.testing.assert_allclose(
+        p, 1 / (1 + np.exp(-lg / clf.temperature)), rtol=1e-9, atol=1e-20
+    )
     scores = clf.classify(crops)
     assert [s.p for s in scores] == pytest.approx(list(p))
     for s in scores:
@@ -83,8 +85,10 @@ def test_probabilities_regions_and_temperature(model_dir):
         assert isinstance(s.region, Region)
     # Batching does not change the answer; a preprocessed tensor gives the same.
     one = DefectClassifier.from_folder(model_dir, device="cpu", batch_size=64)
-    np.testing.assert_allclose(one.logits(crops), lg, atol=1e-5)
-    np.testing.assert_allclose(clf.logits(clf.preprocess(crops)), lg, atol=1e-6)
+    np.testing.assert_allclose(one.logits(crops), lg, rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(
+        clf.logits(clf.preprocess(crops)), lg, rtol=1e-6, atol=1e-6
+    )
     assert clf.logits([]).shape == (0,)
 
 
@@ -133,7 +137,9 @@ def test_export_onnx_dynamic_batch_agrees_with_torch(tmp_path):
         ref = model(x).numpy()
     assert out.shape == (8, 1)
     assert ref.std() > 0.1
-    np.testing.assert_allclose(out, ref, rtol=1e-3, atol=1e-3)
+    # Random-init features reach ~100 (logit terms of ~30 each): float32 ordering
+    # differences of ~1e-4 relative show up as a few 1e-3 in the logit.
+    np.testing.assert_allclose(out, ref, rtol=1e-3, atol=1e-2)
     clf = DefectClassifier(model, input_size=32, temperature=1.7)
     p_torch = clf.predict_proba(x)
     p_onnx = clf.with_backend("onnx").predict_proba(x)

@@ -244,3 +244,29 @@ def test_split_singleton_groups() -> None:
     pos = [sum(s.label for s in split.parts()[k]) for k in ("train", "val", "test")]
     assert pos == [30, 10, 10]
     assert split.group_split["unknown"] in {"train", "val", "test"}
+
+
+def test_split_rows_splits_unknown_groups_row_by_row(caplog) -> None:
+    from inference.training.data import split_rows
+
+    rows = [Sample(Path(f"/x/u{i}.png"), 1, "d", "ulger/unknown") for i in range(50)]
+    rows += [
+        Sample(Path(f"/x/n{i}.png"), 0, "", f"ulger/b{i % 25}") for i in range(100)
+    ]
+    with caplog.at_level("WARNING"):
+        parts = split_rows(rows, seed=0)
+    assert [sum(s.label for s in parts[k]) for k in ("train", "val", "test")] == [
+        30,
+        10,
+        10,
+    ]
+    assert "50 rows" in caplog.text
+    assert "ulger/unknown" in caplog.text
+    # Real groups still never straddle two parts.
+    where: dict[str, set[str]] = {}
+    for k, part in parts.items():
+        for s in part:
+            if s.label == 0:
+                where.setdefault(s.group, set()).add(k)
+    assert len(where) == 25
+    assert all(len(v) == 1 for v in where.values())
