@@ -263,7 +263,7 @@ def evaluate_model(
     split: str = "all",
     split_seed: int = 0,
     device: str = "auto",
-    backend: str = "torch",
+    backend: str = "auto",
     batch_size: int = 64,
     prevalence: float | None = DEFAULT_PREVALENCE,
     alpha: float = 1.0,
@@ -289,7 +289,9 @@ def evaluate_model(
             held-out test set).
         split_seed: seed of that split.
         device: torch device preference.
-        backend: ``"torch"`` or ``"onnx"``.
+        backend: ``"torch"``, ``"onnx"`` or ``"auto"`` (ONNX Runtime on a CPU when
+            its probabilities agree with PyTorch within 1e-3 on random inputs, else
+            PyTorch; the choice and the measured difference are in ``model``).
         batch_size: images per forward pass.
         prevalence: production prevalence for re-weighted rates (None = skip).
         alpha: trust reward exponent.
@@ -313,13 +315,10 @@ def evaluate_model(
         DataError: empty data or unknown split.
         ModelLoadError: the model folder cannot be loaded.
     """
-    from inference.classifier import DefectClassifier
     from inference.training.train_classifier import load_dataset_rows, split_rows
 
     folders = [data] if isinstance(data, (str, Path)) else list(data)
-    clf = DefectClassifier.from_folder(
-        model_dir, device=device, backend=backend, batch_size=batch_size
-    )
+    clf, backend_check = _load_classifier(model_dir, device, backend, batch_size)
     rows = load_dataset_rows(folders)
     if split != "all":
         parts = split_rows(rows, seed=split_seed)
@@ -351,7 +350,9 @@ def evaluate_model(
         "temperature": clf.temperature,
         "t_lo": clf.t_lo,
         "t_hi": clf.t_hi,
-        "backend": backend,
+        "backend": clf.backend,
+        "backend_requested": backend,
+        "backend_check": backend_check,
     }
     result["data"] = {
         "folders": [str(f) for f in folders],
@@ -388,3 +389,39 @@ def evaluate_model(
     if plots_dir is not None:
         result["plots"] = save_plots(result, plots_dir, y=y, p=p)
     return result
+
+
+def _load_classifier(
+    model_dir: str | Path, device: str, backend: str, batch_size: int
+) -> tuple[Any, dict[str, Any] | None]:
+    """The classifier for ``backend``; ``"auto"`` checks ONNX against PyTorch first.
+
+    Returns:
+        ``(classifier, check)``: ``check`` holds the measured probability difference
+        of the ``auto`` choice (None when a backend was named).
+    """
+    from inference.classifier import DefectClassifier, compare_backends
+    from inference.device import resolve_backend
+
+    chosen = resolve_backend(backend, device)
+    clf = DefectClassifier.from_folder(
+        model_dir, device=device, backend="torch", batch_size=batch_size
+    )
+    if backend != "auto" or chosen == "torch":
+        return (clf if chosen == "torch" else clf.with_backend(chosen)), None
+    check = compare_backends(clf, n=8, batch_size=8, runs=1, warmup=0)
+    summary = {
+        "max_abs_prob_diff": check["max_abs_prob_diff"],
+        "tolerance": check["tolerance"],
+        "agree": check["agree"],
+    }
+    if not check["agree"]:
+        logger.warning(
+            "ONNX Runtime differs from PyTorch by %.2g in probability (> %.0e) for %s;"
+            " evaluating with PyTorch",
+            check["max_abs_prob_diff"],
+            check["tolerance"],
+            model_dir,
+        )
+        return clf, summary
+    return clf.with_backend("onnx"), summary

@@ -27,7 +27,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--split-seed", type=int, default=0, help="seed of that split")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--backend", default="torch", choices=["torch", "onnx"])
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "torch", "onnx"],
+        help="classifier runtime (auto: ONNX Runtime on CPU when its probabilities "
+        "agree with PyTorch within 1e-3, else PyTorch)",
+    )
     p.add_argument("-b", "--batch-size", type=int, default=64)
     p.add_argument(
         "--prevalence",

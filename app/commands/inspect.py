@@ -120,11 +120,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _backend(backend: str, device: str) -> str:
     """Resolve ``auto``: onnxruntime on CPU (measured ~4x faster), torch on a GPU."""
-    if backend != "auto":
-        return backend
-    from inference.device import select_device
+    from inference.device import resolve_backend
 
-    return "torch" if select_device(device).type == "cuda" else "onnx"
+    return resolve_backend(backend, device)
 
 
 def _fraction(text: str) -> float:

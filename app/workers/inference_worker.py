@@ -113,11 +113,9 @@ def build_runner(database: Any, config: RunnerConfig) -> Any:
 
 def _backend(config: RunnerConfig) -> str:
     """Resolve "auto": onnxruntime on CPU (measured ~4x faster), torch on a GPU."""
-    if config.backend != "auto":
-        return config.backend
-    from inference.device import select_device
+    from inference.device import resolve_backend
 
-    return "torch" if select_device(config.device).type == "cuda" else "onnx"
+    return resolve_backend(config.backend, config.device)
 
 
 def vigilance_seeder(config: RunnerConfig) -> Any:

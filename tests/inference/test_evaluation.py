@@ -114,6 +114,7 @@ def test_evaluate_model_reports_everything_and_agrees_with_metrics(trained, tmp_
         model_dir,
         data,
         device="cpu",
+        backend="torch",  # compared below with eager predictions to 1e-6
         latency_warmup=2,
         latency_runs=5,
         throughput_batch=4,
@@ -227,3 +228,30 @@ def test_latency_protocol_and_throughput():
     thr = measure_throughput(model, batch_size=4, input_size=32, runs=2)
     assert thr["batch_size"] == 4
     assert thr["images_per_s"] > 0
+
+
+def test_auto_backend_is_onnx_on_cpu_and_agrees_with_torch(trained):
+    model_dir, data = trained
+    auto = evaluate_model(model_dir, data, latency=False, device="cpu")
+    eager = evaluate_model(
+        model_dir, data, latency=False, device="cpu", backend="torch"
+    )
+    assert auto["model"]["backend"] == "onnx"
+    assert auto["model"]["backend_requested"] == "auto"
+    check = auto["model"]["backend_check"]
+    assert check["agree"] is True
+    assert check["max_abs_prob_diff"] <= 1e-3
+    assert eager["model"]["backend"] == "torch"
+    assert eager["model"]["backend_check"] is None
+    assert auto["accuracy"] == eager["accuracy"]
+    assert auto["auroc"] == pytest.approx(eager["auroc"], abs=1e-3)
+
+
+def test_unknown_backend_is_refused():
+    from inference.device import resolve_backend
+    from inference.errors import InferenceError
+
+    with pytest.raises(InferenceError, match="tensorrt"):
+        resolve_backend("tensorrt")
+    assert resolve_backend("torch") == "torch"
+    assert resolve_backend("auto", "cpu") == "onnx"
