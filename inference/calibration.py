@@ -69,16 +69,27 @@ def binary_nll(logits: ArrayLike, y: ArrayLike, temperature: float = 1.0) -> flo
 
 
 def fit_temperature(
-    logits: ArrayLike, y: ArrayLike, bounds: tuple[float, float] = (0.05, 20.0)
+    logits: ArrayLike,
+    y: ArrayLike,
+    bounds: tuple[float, float] = (0.05, 20.0),
+    smoothing: float | None = None,
 ) -> float:
     """Fit the temperature ``T`` that minimises the validation NLL.
 
     The search runs on ``log T`` with a bounded scalar minimiser (deterministic).
+    The labels are smoothed to ``y (1 - e) + e / 2``, by default with Laplace's
+    ``e = 2 / (N + 2)``: on a validation set the model separates perfectly, the plain
+    NLL keeps falling as ``T -> 0`` and the fit lands on the lower bound, so the rare
+    error later made in the field is reported at a confidence of 1 - 1e-9. Smoothed,
+    the fit claims no more certainty than ``N`` examples support (about
+    ``1 - 1/N``); on a large, imperfect set it changes ``T`` by well under 1 %.
 
     Args:
         logits: validation logits ``(N,)``.
         y: validation labels ``(N,)``.
         bounds: allowed range of ``T``.
+        smoothing: label smoothing ``e`` of the fit (None: ``2 / (N + 2)``; 0: the
+            plain NLL).
 
     Returns:
         The fitted temperature (``> 1`` softens an over-confident model).
@@ -97,9 +108,15 @@ def fit_temperature(
         msg = f"bounds must satisfy 0 < lo < hi, got {bounds}"
         raise DataError(msg)
 
+    eps = 2.0 / (len(yy) + 2.0) if smoothing is None else float(smoothing)
+    if not 0.0 <= eps < 1.0:
+        msg = f"smoothing must lie in [0, 1), got {smoothing}"
+        raise DataError(msg)
+    target = yy * (1.0 - eps) + eps / 2.0
+
     def nll(log_t: float) -> float:
         s = z / np.exp(log_t)
-        return float(np.mean(np.logaddexp(0.0, s) - yy * s))
+        return float(np.mean(np.logaddexp(0.0, s) - target * s))
 
     res = minimize_scalar(
         nll, bounds=(np.log(lo), np.log(hi)), method="bounded", options={"xatol": 1e-7}
@@ -220,7 +237,9 @@ def select_thresholds(
 ) -> ThresholdChoice:
     """Choose ``t_lo`` / ``t_hi`` on a validation set by the rule of §3.2.
 
-    Candidates are the sorted unique ``p`` values together with 0 and 1. ``t_lo`` is the
+    Candidates are the sorted unique ``p`` values together with 0, 0.5 and 1 (the spec
+    lists 0 and 1; 0.5 keeps a confident model from reviewing every good joint, see
+    the comment below). ``t_lo`` is the
     largest candidate ``<= 0.5`` with ``#(y=1, p<t_lo)/N <= e_max``; ``t_hi`` is the
     smallest candidate ``>= 0.5`` with ``#(y=0, p>=t_hi)/N <= o_max``. The two choices
     are
@@ -237,7 +256,11 @@ def select_thresholds(
     """
     yy, pp = _check_yp(y, p)
     w = _weights(yy, None)
-    cands = _candidates(pp)
+    # 0.5 joins the spec's candidates: when no defect scores <= 0.5 (a confident model,
+    # saturated probabilities) the spec's rule would stop at the highest good p, whose
+    # own joint then goes to review, or at 0 (everything reviewed) when all good
+    # joints score exactly 0.
+    cands = np.unique(np.concatenate([_candidates(pp), [0.5]]))
     t_lo, ok_lo = _lowest_t_lo(yy, pp, w, e_max, cands)
     t_hi, ok_hi = _highest_t_hi(yy, pp, w, o_max, cands)
     if not ok_hi:

@@ -58,9 +58,22 @@ def test_select_thresholds_spec_rule():
     assert c.review_rate == pytest.approx(4 / 7)  # 0.25, 0.35, 0.55, 0.85
     assert c.feasible
     c2 = select_thresholds(Y, P, e_max=1 / 7, o_max=1 / 7)
-    assert c2.t_lo == 0.35  # largest candidate <= 0.5 with one escape allowed
-    assert c2.t_hi == 0.55
+    # One escape allowed: the spec's candidates give 0.35, which sends the good joint
+    # at 0.35 to review for nothing; with 0.5 as a candidate it passes, same escape.
+    assert c2.t_lo == 0.5
+    assert c2.auto_escape == pytest.approx(1 / 7)
+    assert c2.t_hi == 0.5  # likewise (spec: 0.55); overkill stays 1/7
+    assert c2.auto_overkill == pytest.approx(1 / 7)
+    assert c2.review_rate == 0.0
     assert select_thresholds(Y, P) == select_thresholds(Y, P)
+
+
+def test_select_thresholds_saturated_probabilities_do_not_review_everything():
+    # A confident model: every good joint at exactly 0, every defect at exactly 1.
+    c = select_thresholds([0, 0, 0, 1, 1], [0.0, 0.0, 0.0, 1.0, 1.0], e_max=0.0)
+    assert c.t_lo == 0.5  # the spec's candidates {0, 1} would give 0: all reviewed
+    assert c.review_rate == 0.0
+    assert c.auto_escape == 0.0
 
 
 def test_select_thresholds_infeasible_overkill():
@@ -111,3 +124,20 @@ def test_escape_mode_per_defect_and_prevalence():
     assert c.t_lo == 0.5
     with pytest.raises(DataError, match="escape_per"):
         select_thresholds_for_escape(Y, P, 0.1, escape_per="board")  # type: ignore[arg-type]
+
+
+def test_fit_temperature_on_separable_data_stays_off_the_bound():
+    # 300 validation logits, perfectly separated: the plain NLL runs to T -> 0.
+    rng = np.random.default_rng(1)
+    y = (rng.random(300) < 0.1).astype(int)
+    logits = np.where(y == 1, rng.normal(6.0, 1.0, 300), rng.normal(-6.0, 1.0, 300))
+    plain = fit_temperature(logits, y, smoothing=0.0)
+    assert plain == pytest.approx(0.05, rel=1e-3)  # the lower bound
+    t = fit_temperature(logits, y)
+    assert t > 0.5
+    p = apply_temperature(logits, t)
+    confidence = np.maximum(p, 1 - p)
+    # No more certain than 300 examples support (about 1 - 1/300 on average).
+    assert 1 - 1 / 30 < np.mean(confidence) < 1 - 1 / 3000
+    with pytest.raises(DataError, match="smoothing"):
+        fit_temperature(logits, y, smoothing=1.0)
