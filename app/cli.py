@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "synth": "synth",
     "train": "train",
     "evaluate": "evaluate",
+    "calibrate": "calibrate",
     "compare": "compare",
     "explain": "explain",
     "xai-eval": "xai_eval",
