@@ -6,9 +6,19 @@ Explains a few synthetic joint crops with CFI (spec defaults unless `--config` /
 explanation, the forwards and backwards per explanation, and the time of one batch-1
 forward pass so the cost can be read in forward equivalents.
 
+CFI runs side by side on the same images, interleaved image by image so that they
+share the machine's load (`Explainer`, no cache): `torch-eager` (the reference: eager
+torch for everything), `torch+fold` (IG on the batch-norm-folded, chunked,
+channels-last copy) and `<backend>+fold` (`--backend onnx|auto`: the search forwards
+through onnxruntime). For each fast variant it prints the time ratio to the
+reference and whether the chosen regions, the flip and the forward count are the
+same, with the largest heat-map and logit differences; the load average is printed
+at start and end (`--threads 1` on a shared machine).
+
 Usage::
 
-    .venv/bin/python bench/bench_explain.py --model resources/models/default
+    .venv/bin/python bench/bench_explain.py --model resources/models/default \
+        --n 6 --threads 1 --cfi-only --backend onnx
     .venv/bin/python bench/bench_explain.py --arch mobilenet_v3_small \
         --pretrained /work/shared/weights/mobilenet_v3_small_imagenet.pth --n 3
 
@@ -101,11 +111,68 @@ def make_model_folder(
     return {"probe_train_accuracy": acc, "pretrained": pretrained, "n_probe": n_probe}
 
 
+class IGTimer:
+    """Accumulates the wall time of `cfi.integrated_gradients` (bench instrumentation:
+    the explainer calls it through the module attribute, which this wraps)."""
+
+    def __init__(self) -> None:
+        import inference.explain.cfi as cfi_module
+
+        self.seconds = 0.0
+        inner = cfi_module.integrated_gradients
+
+        def timed(*a: Any, **k: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return inner(*a, **k)
+            finally:
+                self.seconds += time.perf_counter() - t0
+
+        cfi_module.integrated_gradients = timed
+
+
+def cfi_variants(backend: str) -> dict[str, tuple[str, bool]]:
+    """CFI runs to put side by side: name -> (Explainer backend, fold batch norm).
+
+    `torch-eager` is the reference (the explainer before the fast paths); then the
+    batch-norm fold alone, then the requested backend with the fold.
+    """
+    out = {"torch-eager": ("torch", False), "torch+fold": ("torch", True)}
+    if backend != "torch":
+        out[f"{backend}+fold"] = (backend, True)
+    return out
+
+
+def compare_results(results: dict[str, Any]) -> dict[str, Any]:
+    """How every variant's result differs from the first (the reference)."""
+    names = list(results)
+    ref = results[names[0]]
+    out: dict[str, Any] = {}
+    for name in names[1:]:
+        r = results[name]
+        out[name] = {
+            "same_regions": r.selected_region_ids == ref.selected_region_ids,
+            "same_flipped": r.flipped == ref.flipped,
+            "same_mask": bool(np.array_equal(r.mask, ref.mask)),
+            "same_forwards": r.n_forward == ref.n_forward,
+            "heatmap_max_abs_diff": float(
+                np.max(np.abs(r.heatmap.astype(np.float64) - ref.heatmap))
+            )
+            if r.heatmap is not None and ref.heatmap is not None
+            else 0.0,
+            "logit_before_diff": abs(r.logit_before - ref.logit_before),
+            "logit_after_diff": abs(r.logit_after - ref.logit_after),
+            "ig_delta": (ref.ig_delta, r.ig_delta),
+        }
+    return out
+
+
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark and return the numbers."""
     from inference.datasets import read_manifest
-    from inference.explain import GradCAM, Occlusion, explain_cfi
+    from inference.explain import GradCAM, Occlusion
     from inference.explain.runner import (
+        Explainer,
         config_from_overrides,
         load_explain_model,
         load_input,
@@ -113,6 +180,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     from inference.synth import generate_joint_dataset
 
     torch.set_num_threads(args.threads)
+    load_start = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="bench_explain_"))
     stand_in: dict[str, Any] | None = None
     folder = Path(args.model) if args.model else tmp / "model"
@@ -151,38 +219,60 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         model(batch)
         fwd_batched_ms = (time.perf_counter() - t0) / cfg.batch_size * 1000
-    rows: dict[str, list[dict[str, float]]] = {
-        "ours": [],
-        "gradcam": [],
-        "occlusion": [],
+    variants = cfi_variants(args.backend)
+    explainers = {
+        name: Explainer(em, cfg, backend=be, fold_bn=fold)
+        for name, (be, fold) in variants.items()
     }
+    prep_ms: dict[str, float] = {}
+    used: dict[str, str] = {}
+    for name, ex in explainers.items():
+        t0 = time.perf_counter()
+        used[name] = ex.prepare()
+        prep_ms[name] = (time.perf_counter() - t0) * 1000
+    ig_timer = IGTimer()
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
+    if not args.cfi_only:
+        rows["gradcam"] = []
+        rows["occlusion"] = []
     gc = GradCAM(model, layer if layer is not None else "auto")
     occ = Occlusion(model, window=max(2, size // 8), stride=max(1, size // 16), cfg=cfg)
+    agreement: list[dict[str, Any]] = []
     for i, x in enumerate(xs):
-        t0 = time.perf_counter()
-        r = explain_cfi(model, x, cfg, target_layer=layer)
-        ms = (time.perf_counter() - t0) * 1000
-        rows["ours"].append(
-            {
-                "ms": ms,
-                "n_forward": r.n_forward,
-                "n_backward": r.n_backward,
-                "flipped": float(r.flipped),
-                "budget_exhausted": float(r.budget_exhausted),
-                "area_frac": r.area_frac,
-                "p": r.p_before,
-            }
-        )
-        log.info(
-            "image %d: CFI %.0f ms, %d fwd, %d bwd, p=%.3f, flipped=%s%s",
-            i,
-            ms,
-            r.n_forward,
-            r.n_backward,
-            r.p_before,
-            r.flipped,
-            " (budget spent)" if r.budget_exhausted else "",
-        )
+        results = {}
+        # Variants interleaved per image, so they share the machine's load.
+        for name, ex in explainers.items():
+            ig0 = ig_timer.seconds
+            r, seconds, _ = ex.explain(x)
+            ig_ms = (ig_timer.seconds - ig0) * 1000
+            results[name] = r
+            ms = seconds * 1000
+            rows[name].append(
+                {
+                    "ms": ms,
+                    "n_forward": r.n_forward,
+                    "n_backward": r.n_backward,
+                    "flipped": float(r.flipped),
+                    "budget_exhausted": float(r.budget_exhausted),
+                    "area_frac": r.area_frac,
+                    "p": r.p_before,
+                    "ig_ms": ig_ms,
+                }
+            )
+            log.info(
+                "image %d %-12s %7.0f ms, %d fwd, %d bwd, p=%.3f, flipped=%s%s",
+                i,
+                name,
+                ms,
+                r.n_forward,
+                r.n_backward,
+                r.p_before,
+                r.flipped,
+                " (budget spent)" if r.budget_exhausted else "",
+            )
+        agreement.append(compare_results(results))
+        if args.cfi_only:
+            continue
         f0, b0 = gc.n_forward, gc.n_backward
         t0 = time.perf_counter()
         gc.attribute(x)
@@ -213,26 +303,32 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "ms_max": max(ms),
             "forwards_mean": statistics.fmean(r["n_forward"] for r in rs),
             "backwards_mean": statistics.fmean(r["n_backward"] for r in rs),
+            "ig_ms_mean": statistics.fmean(r.get("ig_ms", 0.0) for r in rs),
             "per_image": rs,
         }
-    ours = rows["ours"]
-    by_outcome = {}
-    for name, keep in (
-        ("flipped", lambda r: r["flipped"] == 1.0),
-        ("not_flipped", lambda r: r["flipped"] == 0.0),
-    ):
-        sel = [r for r in ours if keep(r)]
-        if sel:
-            by_outcome[name] = {
-                "n": len(sel),
-                "ms_mean": statistics.fmean(r["ms"] for r in sel),
-                "ms_median": statistics.median(r["ms"] for r in sel),
-                "forwards_mean": statistics.fmean(r["n_forward"] for r in sel),
-                "backwards_mean": statistics.fmean(r["n_backward"] for r in sel),
-                "n_budget_exhausted": int(sum(r["budget_exhausted"] for r in sel)),
-            }
+    by_outcome: dict[str, dict[str, Any]] = {}
+    for variant in variants:
+        for name, keep in (
+            ("flipped", lambda r: r["flipped"] == 1.0),
+            ("not_flipped", lambda r: r["flipped"] == 0.0),
+        ):
+            sel = [r for r in rows[variant] if keep(r)]
+            if sel:
+                by_outcome[f"{variant} {name}"] = {
+                    "n": len(sel),
+                    "ms_mean": statistics.fmean(r["ms"] for r in sel),
+                    "ms_median": statistics.median(r["ms"] for r in sel),
+                    "forwards_mean": statistics.fmean(r["n_forward"] for r in sel),
+                    "backwards_mean": statistics.fmean(r["n_backward"] for r in sel),
+                    "n_budget_exhausted": int(sum(r["budget_exhausted"] for r in sel)),
+                }
     return {
         "ours_by_outcome": by_outcome,
+        "variants": {k: list(v) for k, v in variants.items()},
+        "backend_used": used,
+        "prepare_ms": prep_ms,
+        "agreement": agreement,
+        "load_average_start": load_start,
         "load_average": os.getloadavg(),
         "model": em.info,
         "stand_in": stand_in,
@@ -268,6 +364,15 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--fast", action="store_true", help="n_segments=32, ig_steps=16")
+    p.add_argument(
+        "--backend",
+        choices=("torch", "onnx", "auto"),
+        default="onnx",
+        help="fast path put next to the eager torch reference (same images, one run)",
+    )
+    p.add_argument(
+        "--cfi-only", action="store_true", help="skip Grad-CAM and occlusion"
+    )
     p.add_argument("--json", metavar="PATH", help="write the numbers as JSON")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -286,16 +391,43 @@ def main() -> None:
             f"{name:<10} {m['ms_mean']:9.0f} ms/explanation (median "
             f"{m['ms_median']:.0f}, {m['ms_min']:.0f}-{m['ms_max']:.0f}), "
             f"{m['forwards_mean']:.0f} forwards, {m['backwards_mean']:.0f} backwards"
+            + (f", of which IG {m['ig_ms_mean']:.0f} ms" if m["ig_ms_mean"] else "")
         )
+    print(
+        "backends: "
+        + ", ".join(
+            f"{k} -> {v} (prepared in {r['prepare_ms'][k]:.0f} ms)"
+            for k, v in r["backend_used"].items()
+        )
+    )
     for name, o in r["ours_by_outcome"].items():
         print(
-            f"  ours {name:<12} n={o['n']}: {o['ms_mean']:.0f} ms mean "
+            f"  {name:<24} n={o['n']}: {o['ms_mean']:.0f} ms mean "
             f"(median {o['ms_median']:.0f}), {o['forwards_mean']:.0f} forwards, "
             f"{o['backwards_mean']:.0f} backwards, budget spent "
             f"{o['n_budget_exhausted']}"
         )
+    ref = next(iter(r["variants"]))
+    ref_ms = r["methods"][ref]["ms_mean"]
+    for name in r["variants"]:
+        m = r["methods"][name]
+        line = f"  {name:<12} {m['ms_mean'] / ref_ms:5.2f}x the time of {ref}"
+        if name != ref:
+            agree = [a[name] for a in r["agreement"]]
+            line += (
+                f"; same regions {sum(a['same_regions'] for a in agree)}/{len(agree)}"
+                f", same flipped {sum(a['same_flipped'] for a in agree)}/{len(agree)}"
+                f", same forwards {sum(a['same_forwards'] for a in agree)}"
+                f"/{len(agree)}, heat map max |diff| "
+                f"{max(a['heatmap_max_abs_diff'] for a in agree):.1e}, logit max "
+                f"|diff| {max(a['logit_after_diff'] for a in agree):.1e}"
+            )
+        print(line)
     print(
-        "load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*r["load_average"])
+        "load average (1, 5, 15 min): start {:.2f} {:.2f} {:.2f}".format(
+            *r["load_average_start"]
+        )
+        + ", end {:.2f} {:.2f} {:.2f}".format(*r["load_average"])
     )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,8 @@ An entry is keyed by `sha256(image | model | config | method | version)`:
 - model: the weights' SHA-256 from the model card (plus anything else that changes
   the numbers, e.g. the temperature: see `model_identity`);
 - config: `config_hash(cfg)`, the SHA-256 of the sorted JSON of every explainer knob
-  that can change a CFI result (not the metric-only knobs `METRIC_ONLY_KNOBS`);
+  that can change a CFI result (not the metric-only knobs `METRIC_ONLY_KNOBS` nor
+  the execution-only `backend`, `EXECUTION_ONLY_KNOBS`);
 - method and `CACHE_VERSION` (bumped when the explainer's output changes).
 
 Each entry is two files in `<folder>/<key[:2]>/`: `<key>.npz` with the arrays
@@ -80,9 +81,16 @@ METRIC_ONLY_KNOBS: frozenset[str] = frozenset(
 )
 
 
+#: Knobs that choose how the same function is evaluated (torch or onnxruntime for
+#: the search forwards), not what is computed: left out of the key, so the hash of
+#: the default knobs is the one from before the knob existed.
+EXECUTION_ONLY_KNOBS: frozenset[str] = frozenset({"backend"})
+
+
 def config_hash(cfg: ExplainConfig) -> str:
     """SHA-256 of the sorted JSON of every knob that can change a CFI result."""
-    knobs = {k: v for k, v in cfg.to_dict().items() if k not in METRIC_ONLY_KNOBS}
+    skip = METRIC_ONLY_KNOBS | EXECUTION_ONLY_KNOBS
+    knobs = {k: v for k, v in cfg.to_dict().items() if k not in skip}
     text = json.dumps(knobs, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -130,14 +131,26 @@ def explain_cfi(
     cfg: ExplainConfig | None = None,
     *,
     target_layer: nn.Module | None = None,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    grad_model: nn.Module | None = None,
 ) -> CriticalFactorResult:
     """Find the critical factors of one image and their within-factor importance.
+
+    `forward` and `grad_model` are faster evaluations of the *same* function as
+    `model` (`inference.explain.fast_model`; `Explainer` builds them from
+    `cfg.backend`); `cfg.backend` itself is not read here.
 
     Args:
         model: maps `N×3×H×W` in [0, 1] to `N` or `N×1` logits.
         x: one image, `1×3×H×W` or `3×H×W`, float in [0, 1].
         cfg: knobs; None = the spec defaults.
         target_layer: a layer module that overrides `cfg.target_layer`.
+        forward: evaluates the search forwards (reference, drops, prefixes,
+            pruning, factor statistics) instead of `model`, e.g. onnxruntime;
+            gets `N×3×H×W` CPU/model-device images, returns `N` logits.
+        grad_model: network (eval mode) used for the integrated gradients instead
+            of `model`, e.g. a batch-norm-folded copy. The activation map always
+            uses `model` (its target layer belongs to it).
 
     Returns:
         The critical factor result (§1.3) with heatmap and sub-regions (§1.4).
@@ -155,7 +168,7 @@ def explain_cfi(
         eval_mode(model),
         deterministic(cfg.deterministic, device),
     ):
-        return _explain(model, x, cfg, target_layer)
+        return _explain(model, x, cfg, target_layer, forward, grad_model)
 
 
 def _explain(
@@ -163,9 +176,11 @@ def _explain(
     x: torch.Tensor,
     cfg: ExplainConfig,
     layer_override: nn.Module | None,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None,
+    grad_model: nn.Module | None,
 ) -> CriticalFactorResult:
     b = baseline_image(x, cfg)
-    oracle = MaskOracle(model, x, b, cfg.batch_size, cfg.feather_sigma)
+    oracle = MaskOracle(model, x, b, cfg.batch_size, cfg.feather_sigma, forward)
     l0 = oracle.reference()
     y0 = int(l0 >= 0)
     sign = 1.0 if (y0 == 1 or cfg.target == "defect") else -1.0
@@ -230,8 +245,9 @@ def _explain(
                 chosen = []
             else:
                 chosen = list(tried[best][1])
+    ig_model = model if grad_model is None else grad_model
     return _finish(
-        model, x, cfg, oracle, search, labels, sorted(chosen), flipped, y0, l0, sign
+        ig_model, x, cfg, oracle, search, labels, sorted(chosen), flipped, y0, l0, sign
     )
 
 

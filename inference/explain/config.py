@@ -16,6 +16,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "within": ("ig", "occlusion_restore"),
     "confidence_measure": ("margin", "prob"),
     "target": ("decision", "defect"),
+    "backend": ("torch", "onnx", "auto"),
 }
 
 
@@ -70,6 +71,14 @@ class ExplainConfig:
         target: what is explained: `decision` or `defect`.
         defect_target_p: success threshold of `defect` mode (t_lo of §3.2).
         deterministic: run under `torch.use_deterministic_algorithms(True)`.
+        backend: how `Explainer` evaluates the search forwards: `torch` (eager,
+            the default), `onnx` (onnxruntime export; fails if impossible) or
+            `auto` (onnx when onnxruntime imports, the model is on the CPU and
+            the export agrees with torch within 1e-4 on logits, else torch, with
+            a log line). An execution choice that computes the same function,
+            so it is not part of the cache key (`cache.EXECUTION_ONLY_KNOBS`).
+            `explain_cfi` itself does not read it (it takes `forward=` /
+            `grad_model=`).
     """
 
     baseline: str = "blur"
@@ -106,6 +115,7 @@ class ExplainConfig:
     target: str = "decision"
     defect_target_p: float = 0.1
     deterministic: bool = True
+    backend: str = "torch"
 
     def __post_init__(self) -> None:
         for name, allowed in _CHOICES.items():
