@@ -262,7 +262,11 @@ class InspectionRunner:
             )
             cfg = config_from_overrides(list(explain_overrides), fast=fast_explain)
             cache = ExplanationCache(cache_dir) if cache_dir is not None else None
-            explainer = Explainer(em, cfg, cache)
+            # The explainer's search forwards follow the classifier's runtime
+            # ("auto" checks the export against torch and falls back with a log).
+            explainer = Explainer(
+                em, cfg, cache, backend="torch" if backend == "torch" else "auto"
+            )
         return cls(
             db,
             classifier,

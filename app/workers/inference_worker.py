@@ -220,9 +220,17 @@ class InferenceWorker(QObject):
         with self._lock:
             config = self._config
         try:
-            self._ensure_runner(config)
+            runner = self._ensure_runner(config)
         except _ModelLoadFailed as exc:
             log.warning("warm-up: %s (the first board will report it)", exc)
+            return
+        if runner.explainer is not None:
+            from inference.explain.errors import ExplainError
+
+            try:  # ONNX export and folded copy now, not on the first explanation
+                runner.explainer.prepare()
+            except ExplainError as exc:
+                log.warning("warm-up: explainer: %s", exc)
 
     @Slot(str, str)
     def inspect(self, job_id: str, path: str) -> None:

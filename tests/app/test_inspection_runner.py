@@ -317,3 +317,29 @@ def test_onnx_backend_scores_the_board_like_torch(
         p_onnx, region_onnx = scores["onnx"][key]
         assert abs(p - p_onnx) < 1e-4
         assert region == region_onnx or min(abs(p - t) for t in (0.35, 0.65)) < 1e-4
+
+
+def test_station_explainer_follows_the_onnx_classifier_and_finds_the_same_factors(
+    db: Database, model_dir: Path, boards: list[Path], tmp_path: Path
+) -> None:
+    """On CPU the station explains with ONNX search forwards: same critical regions."""
+    found: dict[str, list[tuple[int, ...]]] = {}
+    for backend in ("torch", "onnx"):
+        runner = InspectionRunner.from_model_folder(
+            db, model_dir, artefact_dir=tmp_path / backend, explain=True,
+            fast_explain=True, backend=backend, max_explanations=2,
+        )  # fmt: skip
+        regions: list[tuple[int, ...]] = []
+        r = runner.inspect(
+            boards[0],
+            force=True,
+            on_explained=lambda e, out=regions: out.append(
+                tuple(e.result.selected_region_ids)
+            ),
+        )
+        assert r.status == "done"
+        assert r.n_explained == 2
+        assert runner.explainer is not None
+        assert runner.explainer.backend == backend
+        found[backend] = regions
+    assert found["onnx"] == found["torch"]
