@@ -315,17 +315,11 @@ def evaluate_model(
         DataError: empty data or unknown split.
         ModelLoadError: the model folder cannot be loaded.
     """
-    from inference.training.train_classifier import load_dataset_rows, split_rows
+    from inference.training.data import load_split
 
     folders = [data] if isinstance(data, (str, Path)) else list(data)
     clf, backend_check = _load_classifier(model_dir, device, backend, batch_size)
-    rows = load_dataset_rows(folders)
-    if split != "all":
-        parts = split_rows(rows, seed=split_seed)
-        if split not in parts:
-            msg = f"unknown split {split!r}; use all, train, val or test"
-            raise DataError(msg)
-        rows = parts[split]
+    rows = load_split(folders, split, split_seed)
     samples = [(r.path, r.label) for r in rows]
     y, logits, kept, skipped = predict_samples(
         clf, samples, batch_size=batch_size, progress=progress

@@ -69,7 +69,7 @@ def recalibrate(
     from inference.evaluation_predict import predict_samples
     from inference.metrics import expected_calibration_error, region_metrics
     from inference.model_card import load_model, save_model
-    from inference.training.data import load_dataset_rows, split_rows
+    from inference.training.data import load_split
 
     loaded = load_model(model_dir, device=device)
     card = loaded.card
@@ -78,13 +78,7 @@ def recalibrate(
         msg = f"{model_dir}: no --data given and the card names no datasets"
         raise DataError(msg)
     seed = int(card.data.get("split_seed", 0) if split_seed is None else split_seed)
-    rows = load_dataset_rows(folders)
-    if split != "all":
-        parts = split_rows(rows, seed=seed)
-        if split not in parts:
-            msg = f"unknown split {split!r}; use val, all, train or test"
-            raise DataError(msg)
-        rows = parts[split]
+    rows = load_split(folders, split, seed)
     clf = DefectClassifier(
         loaded.model,
         input_size=card.input_size,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from inference.datasets import Sample
     from inference.training.datasets import JointCropDataset
 
-__all__ = ["UNGROUPED_NAMES", "load_dataset_rows", "split_rows"]
+__all__ = ["UNGROUPED_NAMES", "load_dataset_rows", "load_split", "split_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,29 @@ def split_rows(rows: Sequence[Sample], seed: int = 0) -> dict[str, list[Sample]]
             ", ".join(sorted(ungrouped)),
         )
     return split_groups(rows, seed=seed, singleton_groups=ungrouped).parts()
+
+
+def load_split(
+    folders: Sequence[str | Path], split: str = "all", seed: int = 0
+) -> list[Sample]:
+    """The rows of one part of the group-aware split of ``folders`` (or all rows).
+
+    Args:
+        folders: dataset folders, each with a ``manifest.csv``.
+        split: ``"all"``, ``"train"``, ``"val"`` or ``"test"``.
+        seed: split seed (the training run's, to get its held-out parts).
+
+    Raises:
+        DataError: unknown split, invalid or empty manifests.
+    """
+    rows = load_dataset_rows(folders)
+    if split == "all":
+        return rows
+    parts = split_rows(rows, seed=seed)
+    if split not in parts:
+        msg = f"unknown split {split!r}; use all, train, val or test"
+        raise DataError(msg)
+    return parts[split]
 
 
 def _check_two_classes(rows: Sequence[Sample], what: str) -> None:
