@@ -264,8 +264,13 @@ class InspectionRunner:
             cache = ExplanationCache(cache_dir) if cache_dir is not None else None
             # The explainer's search forwards follow the classifier's runtime
             # ("auto" checks the export against torch and falls back with a log).
+            # With the onnx classifier they share its session (one per process).
             explainer = Explainer(
-                em, cfg, cache, backend="torch" if backend == "torch" else "auto"
+                em,
+                cfg,
+                cache,
+                backend="torch" if backend == "torch" else "auto",
+                classifier=classifier if classifier.backend == "onnx" else None,
             )
         return cls(
             db,
@@ -407,6 +412,7 @@ class InspectionRunner:
                 on_progress=on_progress,
                 cancel=cancel,
             )
+            del image  # the decoded board (36 MB at 12 MP) is not needed any more
             check_cancel(cancel)
             t0 = time.perf_counter()
             records = self._joint_records(board, insp.id)
@@ -430,15 +436,18 @@ class InspectionRunner:
         timings["load"] = load_s
         timings["persist"] = persist_s
         regions = board.counts()
+        n_joints = len(board.joints)
         n_explained = 0
         if explain and self.explainer is not None and (board.queue_order() or seeds):
+            crops, order = self._explain_inputs(board, seeds)
+            del board  # only the crops to explain stay in memory
             n_explained = self._explain(
-                board, insp.id, on_progress, on_explained, cancel, timings, seeds
+                crops, order, insp.id, on_progress, on_explained, cancel, timings
             )
         log.info(
             "%s: %d joints (%s) as inspection %d",
             path,
-            len(board.joints),
+            n_joints,
             ", ".join(f"{k} {v}" for k, v in regions.items()),
             insp.id,
         )
@@ -448,7 +457,7 @@ class InspectionRunner:
             serial=done.board_serial,
             product=done.product,
             inspection_id=insp.id,
-            n_joints=len(board.joints),
+            n_joints=n_joints,
             regions=regions,
             n_explained=n_explained,
             seconds=time.perf_counter() - t_start,
@@ -513,25 +522,32 @@ class InspectionRunner:
             crop_dir,
         )
 
+    def _explain_inputs(
+        self, board: BoardInspection, seeds: list[PlacedSeed]
+    ) -> tuple[dict[int, np.ndarray], list[int]]:
+        """Copies of the crops to explain, by joint index, and the queue order."""
+        from app.vigilance import explain_inputs
+
+        crops, order = explain_inputs(board, seeds)
+        if self.max_explanations is not None:
+            order = order[: max(0, self.max_explanations)]
+        return {i: np.array(crops[i]) for i in order}, order
+
     def _explain(
         self,
-        board: BoardInspection,
+        crops: dict[int, np.ndarray],
+        order: list[int],
         inspection_id: int,
         on_progress: ProgressCallback | None,
         on_explained: Callable[[JointExplanation], None] | None,
         cancel: CancelCheck | None,
         timings: dict[str, float],
-        seeds: list[PlacedSeed],
     ) -> int:
-        from app.vigilance import explain_inputs
         from inference.explain_queue import explain_joints
 
         assert self.explainer is not None
         # Joint ids in insertion order: the board's joints, then its seeds.
         ids = self.db.inspections.joint_ids(inspection_id)
-        crops, order = explain_inputs(board, seeds)
-        if self.max_explanations is not None:
-            order = order[: max(0, self.max_explanations)]
         total = len(order)
         t0 = time.perf_counter()
         count = 0

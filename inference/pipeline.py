@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -75,7 +76,11 @@ class BoardClassifier(Protocol):
     batch_size: int
 
     def predict_proba(self, crops: np.ndarray) -> np.ndarray:
-        """Calibrated P(defective) of ``N x S x S x 3`` uint8 crops, shape ``(N,)``."""
+        """Calibrated P(defective) of ``N x S x S x 3`` uint8 crops, shape ``(N,)``.
+
+        A classifier that also has ``preprocess(crops)`` must accept its output
+        here too (`inspect_board` preprocesses the next batch ahead).
+        """
         ...
 
 
@@ -173,6 +178,44 @@ def _rgb_of(
     return loaded.rgb, loaded.path, loaded.sha256
 
 
+def _classify(
+    classifier: BoardClassifier,
+    crops: np.ndarray,
+    bs: int,
+    cancel: CancelCheck | None,
+    progress: ProgressCallback,
+) -> np.ndarray:
+    """P(defect) of all crops in batches of ``bs`` (progress and cancel per batch).
+
+    A classifier with a ``preprocess`` method (`DefectClassifier`) gets batch
+    ``k + 1`` preprocessed on a helper thread while batch ``k`` is scored (torch
+    and onnxruntime release the GIL), so the preprocessing hides in the gaps of
+    the scoring; its ``predict_proba`` takes the preprocessed batch.
+    """
+    n = len(crops)
+    p = np.zeros(n, dtype=np.float64)
+    starts = list(range(0, n, bs))
+    pre = getattr(classifier, "preprocess", None)
+    if not callable(pre) or len(starts) < 2:
+        for i in starts:
+            check_cancel(cancel)
+            j = min(n, i + bs)
+            p[i:j] = np.asarray(classifier.predict_proba(crops[i:j]), dtype=np.float64)
+            progress("classify", j, n)
+        return p
+    with ThreadPoolExecutor(1, thread_name_prefix="soldernet-preprocess") as ex:
+        nxt = ex.submit(pre, crops[0:bs])
+        for k, i in enumerate(starts):
+            check_cancel(cancel)
+            j = min(n, i + bs)
+            batch = nxt.result()
+            if k + 1 < len(starts):
+                nxt = ex.submit(pre, crops[j : j + bs])
+            p[i:j] = np.asarray(classifier.predict_proba(batch), dtype=np.float64)
+            progress("classify", j, n)
+    return p
+
+
 def inspect_board(
     image: str | Path | np.ndarray,
     *,
@@ -238,12 +281,7 @@ def inspect_board(
     t0 = time.perf_counter()
     n = len(joints)
     bs = max(1, int(batch_size or getattr(classifier, "batch_size", 64) or 64))
-    p = np.zeros(n, dtype=np.float64)
-    for i in range(0, n, bs):
-        check_cancel(cancel)
-        j = min(n, i + bs)
-        p[i:j] = np.asarray(classifier.predict_proba(crops[i:j]), dtype=np.float64)
-        progress("classify", j, n)
+    p = _classify(classifier, crops, bs, cancel, progress)
     if n == 0:
         progress("classify", 0, 0)
     timings["classify"] = time.perf_counter() - t0

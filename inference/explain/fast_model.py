@@ -10,7 +10,9 @@ Two levers, both checked against the eager model before use:
   channels-last layout, 16 images at a time (`ChunkedForward`); used for the
   integrated gradients.
 - `OnnxForward`: the model exported to ONNX (`inference.classifier.export_onnx`
-  through `DefectClassifier`'s ONNX backend) for the search forwards.
+  through `DefectClassifier`'s ONNX backend) for the search forwards, or the
+  station classifier's own onnxruntime session shared (its logits divided by the
+  card temperature, as `CalibratedModel` does), so the process holds one session.
 
 `resolve_backend` picks `torch`, `onnx` or, for `auto`, ONNX only where onnxruntime
 imports, the model runs on the CPU and the export agrees with torch on logits.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,6 +31,9 @@ from torch import nn
 
 from inference.architectures.base import TFSameConv2d
 from inference.explain._torch import forward_logits
+
+if TYPE_CHECKING:
+    from inference.classifier import DefectClassifier
 
 log = logging.getLogger(__name__)
 
@@ -279,30 +284,55 @@ def fast_grad_model(
 class OnnxForward:
     """Logits of a model through onnxruntime, as a drop-in for the eager forward.
 
-    The export is `DefectClassifier`'s ONNX backend (`export_onnx`, dynamic batch
-    axis, fixed square input `size`); the session uses `torch.get_num_threads()`
-    intra-op threads.
+    Either its own export (`DefectClassifier`'s ONNX backend: `export_onnx`,
+    dynamic batch axis, fixed square input `size`) or, with `classifier`, that
+    classifier's session: the station's classifier scores the same network, so its
+    raw logits divided by its temperature are the logits of the temperature-wrapped
+    model the explainer explains (`make_onnx_forward` checks this against torch).
+    On the CPU, runs are single-threaded and spread over `torch.get_num_threads()`
+    workers (`DefectClassifier.onnx_logits`).
 
     Args:
         model: the one-logit network exactly as it is explained (e.g. with the
             temperature wrapper), on the CPU.
         size: square input side it is exported for.
-        batch_size: images per session run (8 was faster per image than 1 or 32
-            on one CPU thread at 128²: 4.7 against 5.5 and 6.2 ms).
+        batch_size: images per session run when runs are not spread over workers.
+        classifier: an onnx-backend `DefectClassifier` of `model`'s inner network
+            whose session is shared (None: export `model`).
 
     Raises:
         ImportError: onnxruntime is not installed.
-        InferenceError: the export failed.
+        InferenceError: the export failed, or `classifier` has no session of
+            `size`.
         ModelLoadError: onnxruntime cannot load the export.
     """
 
-    def __init__(self, model: nn.Module, size: int, batch_size: int = 8) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        size: int,
+        batch_size: int = 8,
+        *,
+        classifier: DefectClassifier | None = None,
+    ) -> None:
         import onnxruntime  # noqa: F401  (fail early and clearly)
 
         from inference.classifier import DefectClassifier
+        from inference.errors import InferenceError
 
-        device = next(iter(model.parameters()), torch.empty(0)).device
         self.size = int(size)
+        self.shared = classifier is not None
+        if classifier is not None:
+            if classifier.backend != "onnx" or classifier.input_size != self.size:
+                msg = (
+                    f"cannot share a {classifier.backend} classifier at "
+                    f"{classifier.input_size} px for {self.size} px forwards"
+                )
+                raise InferenceError(msg)
+            self._clf = classifier
+            self._temperature = float(classifier.temperature)
+            return
+        device = next(iter(model.parameters()), torch.empty(0)).device
         self._clf = DefectClassifier(
             model,
             input_size=self.size,
@@ -310,6 +340,7 @@ class OnnxForward:
             backend="onnx",
             batch_size=batch_size,
         )
+        self._temperature = 1.0
 
     def accepts(self, x: torch.Tensor) -> bool:
         """True for CPU images of the exported size."""
@@ -317,21 +348,31 @@ class OnnxForward:
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         """`N` float32 logits of `N×3×size×size` images."""
-        out = self._clf.logits(batch.detach())
-        return torch.from_numpy(out.astype(np.float32))
+        x = batch.detach().to("cpu", torch.float32).numpy()
+        out = self._clf.onnx_logits(x)
+        if self._temperature != 1.0:
+            out = out / np.float32(self._temperature)
+        return torch.from_numpy(np.asarray(out, dtype=np.float32))
 
 
 def make_onnx_forward(
-    model: nn.Module, size: int, batch_size: int = 8, tol: float = AGREE_TOL
+    model: nn.Module,
+    size: int,
+    batch_size: int = 8,
+    tol: float = AGREE_TOL,
+    classifier: DefectClassifier | None = None,
 ) -> OnnxForward:
-    """Export `model` and check it against eager torch on 4 random images.
+    """Export `model` (or share `classifier`'s session) and check it against eager
+    torch on 4 random images.
+
+    A shared session that disagrees (another network or temperature) is dropped
+    with a log line and `model` is exported instead.
 
     Raises:
         ImportError: no onnxruntime.
         RuntimeError: the export disagrees with torch by more than `tol`.
         InferenceError | ModelLoadError: export or loading failed.
     """
-    onnx = OnnxForward(model, size, batch_size)
     xs = _check_images(model, (size, size))
 
     def ref(b: torch.Tensor) -> torch.Tensor:
@@ -342,6 +383,22 @@ def make_onnx_forward(
         finally:
             model.train(was)
 
+    if classifier is not None:
+        try:
+            shared = OnnxForward(model, size, batch_size, classifier=classifier)
+            diff = _max_logit_diff(ref, shared, xs)
+        except Exception as exc:  # any failure: export the model itself
+            log.info("cannot share the classifier's ONNX session: %s", exc)
+        else:
+            if diff <= tol:
+                log.debug("shared ONNX session agrees: max logit diff %.2e", diff)
+                return shared
+            log.info(
+                "the classifier's ONNX session differs by %.2e > %.0e; exporting",
+                diff,
+                tol,
+            )
+    onnx = OnnxForward(model, size, batch_size)
     diff = _max_logit_diff(ref, onnx, xs)
     if not diff <= tol:
         msg = f"ONNX export disagrees with torch: max logit diff {diff:.2e} > {tol:.0e}"
@@ -351,14 +408,19 @@ def make_onnx_forward(
 
 
 def resolve_backend(
-    backend: str, model: nn.Module, size: int, batch_size: int = 8
+    backend: str,
+    model: nn.Module,
+    size: int,
+    batch_size: int = 8,
+    classifier: DefectClassifier | None = None,
 ) -> tuple[str, OnnxForward | None]:
     """The search backend actually used and its forward (None = eager torch).
 
     `torch` never exports; `onnx` raises when the export is impossible; `auto`
     uses ONNX when onnxruntime imports, the model is on the CPU and the export
     agrees with torch within `AGREE_TOL`, else falls back to torch with a log line
-    saying why.
+    saying why. `classifier`: an onnx `DefectClassifier` whose session the
+    forwards share when it computes the same function (`make_onnx_forward`).
 
     Raises:
         ValueError: unknown backend.
@@ -370,13 +432,13 @@ def resolve_backend(
     if backend == "torch":
         return "torch", None
     if backend == "onnx":
-        return "onnx", make_onnx_forward(model, size, batch_size)
+        return "onnx", make_onnx_forward(model, size, batch_size, classifier=classifier)
     device = next(iter(model.parameters()), torch.empty(0)).device
     if device.type != "cpu":
         log.info("explainer backend auto: model on %s, using torch", device)
         return "torch", None
     try:
-        fwd = make_onnx_forward(model, size, batch_size)
+        fwd = make_onnx_forward(model, size, batch_size, classifier=classifier)
     except Exception as exc:  # any export/runtime failure means: stay on torch
         log.info("explainer backend auto: ONNX unavailable (%s), using torch", exc)
         return "torch", None

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -48,6 +48,9 @@ from inference.explain.fast_model import (
 from inference.explain.render import render, summary_text
 from inference.explain.result import CriticalFactorResult
 from inference.preprocessing import EvalPreset, load_image
+
+if TYPE_CHECKING:
+    from inference.classifier import DefectClassifier
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +213,9 @@ class Explainer:
         backend: `torch`, `onnx` or `auto`; None = `cfg.backend`.
         fold_bn: IG on a batch-norm-folded copy of the model
             (`fast_model.fast_grad_model`: also chunked, channels-last).
+        classifier: an onnx-backend `DefectClassifier` of the same network (the
+            station's): the search forwards share its onnxruntime session instead
+            of exporting a second one (checked like an export; None: export).
 
     Attributes:
         backend: the backend actually used once prepared (`torch` or `onnx`;
@@ -224,6 +230,7 @@ class Explainer:
         *,
         backend: str | None = None,
         fold_bn: bool = True,
+        classifier: DefectClassifier | None = None,
     ) -> None:
         self.em = em
         self.cfg = cfg or ExplainConfig()
@@ -234,6 +241,7 @@ class Explainer:
             msg = f"unknown backend {self._want!r}; use one of {', '.join(BACKENDS)}"
             raise ExplainError(msg)
         self._fold_bn = fold_bn
+        self._classifier = classifier
         self.backend: str | None = None
         self._forward: OnnxForward | None = None
         self._grad_model: nn.Module | None = None
@@ -249,7 +257,7 @@ class Explainer:
         size = int(self.em.preset.size)
         try:
             self.backend, self._forward = resolve_backend(
-                self._want, self.em.model, size
+                self._want, self.em.model, size, classifier=self._classifier
             )
         except Exception as exc:
             msg = f"explainer backend {self._want!r} unavailable: {exc}"
