@@ -232,18 +232,9 @@ class InspectionRunner:
 
         loaded = load_model(folder, device=device)
         card = loaded.card
-        classifier = DefectClassifier(
-            loaded.model,
-            input_size=card.input_size,
-            temperature=card.temperature,
-            t_lo=card.t_lo,
-            t_hi=card.t_hi,
-            device=loaded.device,
-            batch_size=batch_size,
-            architecture=card.architecture,
+        classifier = DefectClassifier.from_loaded(
+            loaded, batch_size=batch_size, backend=backend
         )
-        if backend != "torch":
-            classifier = classifier.with_backend(backend)
         explainer = None
         if explain:
             from inference.explain.cache import ExplanationCache

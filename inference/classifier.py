@@ -274,7 +274,36 @@ class DefectClassifier:
         """
         from inference.model_card import load_model
 
-        loaded = load_model(folder)
+        return cls.from_loaded(
+            load_model(folder),
+            device=device,
+            backend=backend,
+            batch_size=batch_size,
+            onnx_path=onnx_path,
+        )
+
+    @classmethod
+    def from_loaded(
+        cls,
+        loaded: Any,
+        *,
+        device: str | torch.device | None = None,
+        backend: str = "torch",
+        batch_size: int = 64,
+        onnx_path: str | Path | None = None,
+    ) -> DefectClassifier:
+        """A classifier on an already loaded model folder (`model_card.LoadedModel`).
+
+        Args:
+            loaded: the loaded model and its card.
+            device: torch device (None: where the model was loaded).
+            backend: ``"torch"`` or ``"onnx"``.
+            batch_size: crops per forward pass.
+            onnx_path: where to keep the ONNX export (see `from_folder`).
+
+        Returns:
+            The classifier with the card's input size, temperature and thresholds.
+        """
         card = loaded.card
         thresholds = _card_get(card, "thresholds", None)
         t_lo = _card_get(card, "t_lo", None)
@@ -288,7 +317,7 @@ class DefectClassifier:
             temperature=float(_card_get(card, "temperature", 1.0) or 1.0),
             t_lo=float(0.1 if t_lo is None else t_lo),
             t_hi=float(0.9 if t_hi is None else t_hi),
-            device=device,
+            device=loaded.device if device is None else device,
             backend=backend,
             batch_size=batch_size,
             onnx_path=onnx_path,

@@ -79,16 +79,7 @@ def recalibrate(
         raise DataError(msg)
     seed = int(card.data.get("split_seed", 0) if split_seed is None else split_seed)
     rows = load_split(folders, split, seed)
-    clf = DefectClassifier(
-        loaded.model,
-        input_size=card.input_size,
-        temperature=card.temperature,
-        t_lo=card.t_lo,
-        t_hi=card.t_hi,
-        device=loaded.device,
-        batch_size=batch_size,
-        architecture=card.architecture,
-    )
+    clf = DefectClassifier.from_loaded(loaded, batch_size=batch_size)
     y, logits, _kept, skipped = predict_samples(
         clf, [(r.path, r.label) for r in rows], batch_size=batch_size
     )

@@ -36,3 +36,14 @@ def _isolated_home(
 def db_path(tmp_path: Path) -> Path:
     """A path for a real SQLite file (never :memory:)."""
     return tmp_path / "inspection.db"
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run the test on one torch CPU thread (tests share 2 cores)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

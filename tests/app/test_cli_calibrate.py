@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from app.cli import EXIT_FAILURE, EXIT_OK, main
 from inference.classifier import DefectClassifier
@@ -16,12 +15,7 @@ from tests.inference.test_training import make_toy_dataset
 TINY = ["--input-size", "32", "-b", "8", "--device", "cpu", "--no-progress"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _crops(data: Path) -> list[np.ndarray]:

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from app.cli import EXIT_FAILURE, EXIT_OK, main
 from tests.inference.test_training import make_toy_dataset
@@ -14,12 +13,7 @@ from tests.inference.test_training import make_toy_dataset
 TINY = ["--input-size", "32", "-b", "8", "--device", "cpu", "--no-progress"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_train_evaluate_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

@@ -20,13 +20,7 @@ from inference.architectures.efficientnet_lite import EfficientNetLite0
 from inference.errors import DataError, ModelLoadError
 from inference.flops import count_macs, count_params, mac_hooks
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # name -> exact parameter count with a one-logit head (seed Table 1 in millions)

@@ -13,13 +13,7 @@ from inference.errors import DataError, InferenceError
 from inference.types import Region, region_of
 from tests.inference.test_training import make_toy_dataset, tiny_config
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

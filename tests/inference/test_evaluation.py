@@ -25,12 +25,7 @@ Z = [0, 0, 0, 1, 1, 1, 1]
 P = [0.15, 0.35, 0.85, 0.92, 0.55, 0.25, 0.97]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
