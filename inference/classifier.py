@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from inference.errors import DataError, InferenceError, ModelLoadError
+from inference.preprocessing import preprocess_batch
 from inference.types import Region, region_of
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "JointScore",
     "compare_backends",
     "export_onnx",
-    "preprocess_batch",
 ]
 
 logger = logging.getLogger(__name__)
@@ -98,64 +97,6 @@ def export_onnx(model: nn.Module, path: str | Path, input_size: int = 256) -> Pa
     finally:
         model.train(was_training)
     return path
-
-
-def preprocess_batch(
-    crops: np.ndarray, input_size: int, chunk: int = 64
-) -> torch.Tensor:
-    """The evaluation preprocessing of equal-sized crops in a few batched tensor ops.
-
-    Computes the same numbers as ``EvalPreset(size=input_size)`` applied to each
-    crop (resize with the preset's interpolation and antialiasing, then /255 and a
-    clamp to [0, 1]), but with three tensor operations per ``chunk`` crops instead
-    of several per crop: on a busy CPU every small multi-threaded tensor operation
-    can wait milliseconds for a descheduled thread (docs/pipeline.md).
-
-    Args:
-        crops: ``NxHxWx3`` uint8 RGB.
-        input_size: square side of the model input.
-        chunk: crops converted to float at a time (bounds the float copy of the
-            full-size crops: 64 x 3 x 256 x 256 x 4 bytes = 50 MB).
-
-    Returns:
-        Contiguous float32 tensor ``Nx3xSxS`` in [0, 1].
-
-    Raises:
-        DataError: not an ``NxHxWx3`` uint8 array.
-    """
-    from inference.preprocessing import EvalPreset
-
-    preset = EvalPreset(size=int(input_size))
-    arr = np.asarray(crops)
-    if (
-        arr.ndim != 4
-        or arr.shape[3] != 3
-        or arr.dtype != np.uint8
-        or 0 in arr.shape[1:3]
-    ):
-        msg = (
-            "crops must be a non-empty NxHxWx3 uint8 array, "
-            f"got {arr.dtype} {arr.shape}"
-        )
-        raise DataError(msg)
-    if not arr.flags.writeable or not arr.flags.c_contiguous:
-        arr = np.array(arr, dtype=np.uint8, order="C")
-    n, h, w = arr.shape[:3]
-    s = preset.size
-    out = torch.empty(n, 3, s, s, dtype=torch.float32)
-    step = max(1, int(chunk))
-    for i in range(0, n, step):
-        part = torch.from_numpy(arr[i : i + step]).permute(0, 3, 1, 2).float()
-        if (h, w) != (s, s):
-            part = F.interpolate(
-                part,
-                size=(s, s),
-                mode=preset.interpolation,
-                align_corners=False,
-                antialias=preset.antialias,
-            )
-        torch.div(part, 255.0, out=out[i : i + step])
-    return out.clamp_(0.0, 1.0)
 
 
 def _card_get(card: Any, key: str, default: Any = None) -> Any:

@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 import torch
 
-from inference.classifier import DefectClassifier, preprocess_batch
+from inference.classifier import DefectClassifier
 from inference.crops import crop_joints
 from inference.detector import RecipeDetector
 from inference.image_io import load_image
 from inference.model_card import load_model
 from inference.pipeline import inspect_board
+from inference.preprocessing import preprocess_batch
 from inference.training.datasets import preprocess_crop
 from inference.types import region_of
 from tests.pipeline_fixtures import DEMO_BOARDS, demo_recipe
