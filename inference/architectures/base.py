@@ -25,6 +25,7 @@ __all__ = [
     "OneLogitClassifier",
     "TFSameConv2d",
     "apply_tf_same_padding",
+    "conv_sharing_weights",
     "load_pretrained_state",
 ]
 
@@ -109,13 +110,27 @@ class TFSameConv2d(nn.Conv2d):
         )
 
 
-def _tf_same_copy(conv: nn.Conv2d) -> TFSameConv2d:
-    new = TFSameConv2d(
+def conv_sharing_weights(
+    conv: nn.Conv2d,
+    cls: type[nn.Conv2d] = nn.Conv2d,
+    *,
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+) -> nn.Conv2d:
+    """A ``cls`` convolution with ``conv``'s shape that shares its weight and bias.
+
+    Args:
+        conv: the convolution to copy.
+        cls: the class of the copy (e.g. `TFSameConv2d`).
+        stride: the copy's stride (None: ``conv``'s).
+        padding: the copy's padding.
+    """
+    new = cls(
         conv.in_channels,
         conv.out_channels,
         conv.kernel_size,
-        stride=conv.stride,
-        padding=0,
+        stride=conv.stride if stride is None else stride,
+        padding=padding,
         dilation=conv.dilation,
         groups=conv.groups,
         bias=conv.bias is not None,
@@ -124,6 +139,10 @@ def _tf_same_copy(conv: nn.Conv2d) -> TFSameConv2d:
     if conv.bias is not None:
         new.bias = conv.bias
     return new
+
+
+def _tf_same_copy(conv: nn.Conv2d) -> TFSameConv2d:
+    return conv_sharing_weights(conv, TFSameConv2d, padding=0)
 
 
 def apply_tf_same_padding(module: nn.Module) -> nn.Module:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from inference.architectures.base import TFSameConv2d
+from inference.architectures.base import TFSameConv2d, conv_sharing_weights
 from inference.explain._torch import forward_logits
 
 if TYPE_CHECKING:
@@ -127,20 +127,7 @@ def _static_same_padding(conv: nn.Conv2d) -> nn.Conv2d | None:
     pad = tuple(
         d * (k - 1) // 2 for k, d in zip(conv.kernel_size, conv.dilation, strict=True)
     )
-    new = nn.Conv2d(
-        conv.in_channels,
-        conv.out_channels,
-        conv.kernel_size,
-        stride=1,
-        padding=pad,
-        dilation=conv.dilation,
-        groups=conv.groups,
-        bias=conv.bias is not None,
-    )
-    new.weight = conv.weight
-    if conv.bias is not None:
-        new.bias = conv.bias
-    return new
+    return conv_sharing_weights(conv, stride=1, padding=pad)
 
 
 def fold_batchnorm(
