@@ -38,6 +38,8 @@ class TrainConfig:
         seed: seed of the initialisation, the shuffling, the augmentations and mixup.
         split_seed: seed of the group-aware train/val/test split.
         augment: use the paper's augmentations.
+        removal_p: probability of the removal augmentation for samples with a
+            defect mask (0 = off; ``inference.training.removal_aug``).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         workers: DataLoader worker processes.
         threads: torch CPU threads (None = leave as is).
@@ -81,6 +83,7 @@ class TrainConfig:
     seed: int = 0
     split_seed: int = 0
     augment: bool = True
+    removal_p: float = 0.0
     device: str = "auto"
     workers: int = 0
     threads: int | None = None
@@ -157,6 +160,13 @@ def add_train_arguments(
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--split-seed", type=int, default=d.split_seed)
     p.add_argument("--no-augment", dest="augment", action="store_false")
+    p.add_argument(
+        "--removal-p",
+        type=float,
+        default=d.removal_p,
+        help="probability of filling a region the way the explainer removes one, "
+        "the label following the defect mask (samples with masks only; 0 = off)",
+    )
     p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
     p.add_argument("-j", "--workers", type=int, default=d.workers)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

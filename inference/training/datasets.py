@@ -12,6 +12,10 @@ is reproducible on its own (which is what makes resuming exact):
 - brightness and contrast factors in [0.8, 1.2].
 
 Rotation and translation are one bilinear affine warp with zero fill.
+
+Optionally (``removal``), before those, a region is filled the way the explainer
+removes regions, and the label follows the defect mask
+(``inference.training.removal_aug``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as tvf
 
 from inference.errors import DataError
+from inference.training.removal_aug import (
+    RemovalAugmentConfig,
+    removal_augment,
+    superpixels,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -212,6 +221,9 @@ class JointCropDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         augment_cfg: augmentation settings; defaults to the paper's.
         cache: keep the decoded uint8 images in memory after the first read (the
             preprocessing runs on every access, so cached and fresh reads agree).
+        masks: per sample, its defect-mask file or None (the manifest's ``mask``).
+        removal: removal-augmentation settings (training only; samples without a
+            mask are never filled); None = off.
 
     Raises:
         DataError: ``samples`` is empty or holds a label other than 0/1.
@@ -226,6 +238,8 @@ class JointCropDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         seed: int = 0,
         augment_cfg: AugmentConfig | None = None,
         cache: bool = True,
+        masks: Sequence[str | Path | None] | None = None,
+        removal: RemovalAugmentConfig | None = None,
     ) -> None:
         if len(samples) == 0:
             msg = "the dataset is empty: no labelled images to use"
@@ -244,6 +258,12 @@ class JointCropDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self.augment_cfg = augment_cfg or AugmentConfig()
         self.cache = cache
         self._cache: dict[int, np.ndarray] = {}
+        if masks is not None and len(masks) != len(samples):
+            msg = f"{len(masks)} mask entries for {len(samples)} samples"
+            raise DataError(msg)
+        self.masks = [Path(m) if m else None for m in (masks or [None] * len(samples))]
+        self.removal = removal
+        self._removal_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -282,14 +302,37 @@ class JointCropDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         """The preprocessed, non-augmented image ``index`` (float ``3xHxW``)."""
         return preprocess_crop(self._base(index), self.input_size)
 
+    def _removal_inputs(
+        self, index: int, img: torch.Tensor
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The defect mask at input size and the image's superpixels (cached)."""
+        cached = self._removal_cache.get(index)
+        if cached is not None:
+            return cached
+        import cv2
+
+        path = self.masks[index]
+        assert path is not None
+        raw = load_crop(path)[..., 0] > 0
+        size = (self.input_size, self.input_size)
+        defect = cv2.resize(raw.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+        seg = superpixels(img, self.removal.n_segments if self.removal else 64)
+        out = (defect > 0, seg.astype(np.int16))
+        if self.cache:
+            self._removal_cache[index] = out
+        return out
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         img = self.image(index)
+        label = self.labels[index]
         if self.train:
-            g = torch.Generator().manual_seed(
-                _sample_seed(self.seed, self.epoch, index)
-            )
-            img = augment(img, g, self.augment_cfg)
-        return img, torch.tensor(float(self.labels[index]))
+            seed = _sample_seed(self.seed, self.epoch, index)
+            if self.removal is not None and self.masks[index] is not None:
+                defect, seg = self._removal_inputs(index, img)
+                rng = np.random.default_rng(seed + 1)
+                img, label = removal_augment(img, label, defect, seg, rng, self.removal)
+            img = augment(img, torch.Generator().manual_seed(seed), self.augment_cfg)
+        return img, torch.tensor(float(label))
 
     def class_counts(self) -> tuple[int, int]:
         """Number of non-defective and defective samples."""

@@ -77,6 +77,7 @@ from inference.training.loop import (
 from inference.training.loop import (
     _smooth as _smooth,  # re-exported: importable from here as before
 )
+from inference.training.removal_aug import RemovalAugmentConfig
 from inference.training.results import (
     EpochStats,
     TrainingError,
@@ -172,6 +173,11 @@ def train(config: TrainConfig) -> TrainResult:
         len(splits.get("test", [])),
     )
 
+    if not 0.0 <= config.removal_p <= 1.0:
+        msg = f"--removal-p must be in [0, 1], got {config.removal_p}"
+        raise TrainingError(msg)
+    removal = RemovalAugmentConfig(p=config.removal_p) if config.removal_p > 0 else None
+
     def make_ds(part: list[Sample], train_mode: bool) -> JointCropDataset:
         return JointCropDataset(
             [(r.path, r.label) for r in part],
@@ -179,6 +185,8 @@ def train(config: TrainConfig) -> TrainResult:
             train=train_mode and config.augment,
             seed=config.seed,
             cache=config.cache_images,
+            masks=[r.mask for r in part],
+            removal=removal if train_mode else None,
         )
 
     train_ds = make_ds(splits["train"], True)
