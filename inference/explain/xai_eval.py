@@ -67,6 +67,8 @@ log = logging.getLogger(__name__)
 METHODS: tuple[str, ...] = ("ours", "gradcam", "occlusion")
 #: TrustyAI's variant of the impact criterion (§1.7): `prob` with τ = 0.8.
 TRUSTYAI_TAU = 0.8
+#: P(defect) at and above which the model's decision is "defective".
+DECISION_P = 0.5
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,42 @@ def _summarise_method(
     }
 
 
+def _by_decision(
+    rows: list[dict[str, Any]],
+    method: str,
+    baselines: Sequence[str],
+    cfg: ExplainConfig,
+    locs: list[Localisation | None],
+) -> dict[str, Any]:
+    """The method's summary split by the model's decision on the original image.
+
+    ``defect`` holds the joints the model calls defective: those the station
+    explains and the paper's figures show. ``good`` holds the rest: explaining a
+    good decision asks which removal makes a good joint look defective, which a
+    model trained to ignore removals (``--removal-p``) rightly resists.
+    """
+    out: dict[str, Any] = {}
+    for name, want in (("defect", True), ("good", False)):
+        keep = [
+            i
+            for i, r in enumerate(rows)
+            if (float(r["p"]) >= DECISION_P) == want and method in r["methods"]
+        ]
+        if not keep:
+            continue
+        part = _summarise_method(
+            [rows[i] for i in keep],
+            method,
+            baselines,
+            cfg,
+            None,
+            [locs[i] for i in keep],
+        )
+        part.pop("coverage", None)
+        out[name] = part
+    return out
+
+
 def evaluate_explainers(
     em: ExplainModel,
     images: Sequence[EvalImage],
@@ -403,6 +441,8 @@ def evaluate_explainers(
         )
         for m in names
     }
+    for m in names:
+        summary[m]["by_decision"] = _by_decision(rows, m, baselines, cfg, locs[m])
     result: dict[str, Any] = {
         "model": dict(em.info),
         "n_images": len(images),
@@ -477,6 +517,20 @@ def format_xai_summary(result: dict[str, Any]) -> str:
             f" {f(m['seconds_per_explanation']):>8}"
             f" {f(m['forwards_per_explanation']):>6}"
         )
+    lines.append("by the model's decision (defect: the joints the station explains)")
+    for name, m in result["methods"].items():
+        for decision, part in (m.get("by_decision") or {}).items():
+            loc = part.get("localisation") or {}
+            label = f"{name}/{decision} ({part['n']})"
+            lines.append(
+                f"{label:<10} {f(part['impact_score']):>6} {f(part['flip_rate']):>6} "
+                + " ".join(
+                    f"{f(part['impact'][b]['margin']['impact_score']):>10}"
+                    for b in result["eval_baselines"]
+                )
+                + f" {f(part['mean_area_frac']):>6} {'':>6}"
+                f" {f(loc.get('pointing_game')):>6}"
+            )
     if result["errors"]:
         lines.append(f"{len(result['errors'])} image(s) failed:")
         lines.extend(f"  {e['error']}" for e in result["errors"])

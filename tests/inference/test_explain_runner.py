@@ -19,7 +19,12 @@ from inference.explain.runner import (
     wrap_model,
 )
 from inference.explain.soxai_run import group_makeup, run_soxai
-from inference.explain.xai_eval import EvalImage, XaiEvalOptions, evaluate_explainers
+from inference.explain.xai_eval import (
+    EvalImage,
+    XaiEvalOptions,
+    evaluate_explainers,
+    format_xai_summary,
+)
 from inference.preprocessing import EvalPreset
 from tests.inference._explain_toys import blob_image, centred_cnn
 
@@ -201,6 +206,17 @@ def test_xai_eval_reports_every_metric_for_every_method(tmp_path, em, dataset) -
     assert result["methods"]["occlusion"]["mean_area_frac"] <= ours + 1e-9
     assert result["methods"]["gradcam"]["backwards_per_explanation"] == 1
     assert len(result["per_image"]) == 4
+    # The split by the model's decision partitions the images and their scores.
+    defect = [r for r in result["per_image"] if r["p"] >= 0.5]
+    for m in result["methods"].values():
+        parts = m["by_decision"]
+        assert sum(part["n"] for part in parts.values()) == 4
+        assert parts.get("defect", {"n": 0})["n"] == len(defect)
+        weighted = sum(part["n"] * part["impact_score"] for part in parts.values())
+        assert weighted / 4 == pytest.approx(m["impact_score"])
+    table = format_xai_summary(result)
+    assert "by the model's decision" in table
+    assert f"ours/defect ({len(defect)})" in table or not defect
 
 
 def test_xai_eval_without_coverage_and_without_masks(em, dataset) -> None:
