@@ -1,9 +1,6 @@
-"""How models answer a removal: the test behind removal-based explanations.
+"""How models answer a removal, side by side (``inference.explain.removal_response``).
 
-A removal-based explainer (CFI, occlusion, Impact Score) trusts two answers of the
-model: removing the evidence of a defect makes the joint look good, and removing
-anything else changes nothing. This script measures both, for one or more models side
-by side, on a crop set with pixel defect masks (our synthetic data):
+For one or more models on a crop set with pixel defect masks (our synthetic data):
 
 - ``defect removed -> good``: of the defective crops the model calls defective, the
   share whose decision flips when the true defect mask (dilated by ``--dilate`` px at
@@ -25,63 +22,39 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
 import torch
-from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inference.classifier import DefectClassifier
 from inference.datasets import read_manifest
-from inference.explain.config import ExplainConfig
-from inference.explain.removal import baseline_image, remove_np
+from inference.explain.removal_response import FILLS, removal_response
 from inference.training.datasets import load_crop, preprocess_crop
-
-FILLS = ("blur", "mean", "constant")
-
-
-def _disc(size: int, area: float, rng: np.random.Generator) -> np.ndarray:
-    r = size * np.sqrt(area / np.pi)
-    cy, cx = rng.uniform(r, size - r, 2)
-    yy, xx = np.indices((size, size))
-    return (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
 
 
 def measure(model_dir: str, data: str, args: argparse.Namespace) -> dict:
-    """Flip rates of one model under the two kinds of removal, per fill."""
+    """Flip counts of one model under the two kinds of removal, per fill."""
     clf = DefectClassifier.from_folder(model_dir)
-    model, size = clf.model.eval(), int(clf.input_size)
-    cfg = ExplainConfig(blur_sigma=args.blur_sigma)
-    rng = np.random.default_rng(args.seed)
-    counts = {k: {f: [0, 0] for f in FILLS} for k in ("defect", "good")}
-    for row in read_manifest(Path(data) / "manifest.csv"):
-        x = preprocess_crop(load_crop(row.path), size).unsqueeze(0)
-        with torch.no_grad():
-            decision = int(model(x).item() >= 0)
-        if row.label == 1 and decision == 1 and row.mask is not None:
-            raw = load_crop(row.mask)[..., 0] > 0
-            if not raw.any():
-                continue
-            m = cv2.resize(
-                raw.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST
-            )
-            mask = m > 0
-            if args.dilate:
-                mask = ndimage.binary_dilation(mask, iterations=args.dilate)
-            kind = "defect"
-        elif row.label == 0 and decision == 0:
-            mask, kind = _disc(size, args.area, rng), "good"
-        else:
-            continue
-        for fill in FILLS:
-            xr = remove_np(x, mask, baseline_image(x, cfg, fill))
-            with torch.no_grad():
-                flipped = int(model(xr).item() >= 0) != decision
-            counts[kind][fill][0] += int(flipped)
-            counts[kind][fill][1] += 1
+    size = int(clf.input_size)
+    rows = read_manifest(Path(data) / "manifest.csv")
+    crops = (
+        (
+            preprocess_crop(load_crop(r.path), size).unsqueeze(0),
+            r.label,
+            load_crop(r.mask)[..., 0] > 0 if r.mask is not None else None,
+        )
+        for r in rows
+    )
+    res = removal_response(
+        clf.model,
+        crops,
+        dilate=args.dilate,
+        area=args.area,
+        blur_sigma=args.blur_sigma,
+        seed=args.seed,
+    )
     card = json.loads((Path(model_dir) / "model.json").read_text("utf-8"))
-    return {"model": model_dir, "version": card.get("version"), "counts": counts}
+    return {"model": model_dir, "version": card.get("version"), **res.to_dict()}
 
 
 def main() -> None:
@@ -98,7 +71,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     results = [measure(m, args.data, args) for m in args.model]
-    print(f"{'model':<40} {'removal':<34} " + " ".join(f"{f:>12}" for f in FILLS))
+    print(f"{'model':<28} {'removal':<30} " + " ".join(f"{f:>12}" for f in FILLS))
     for r in results:
         for kind, label in (
             ("defect", "defect removed -> good"),
@@ -106,9 +79,9 @@ def main() -> None:
         ):
             cells = " ".join(
                 f"{a:>4}/{n:<3} {a / n if n else 0:>4.0%}"
-                for a, n in (r["counts"][kind][f] for f in FILLS)
+                for a, n in (r[kind][f] for f in FILLS)
             )
-            print(f"{r['version'] or r['model']:<40} {label:<34} {cells}")
+            print(f"{r['version'] or r['model']:<28} {label:<30} {cells}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", "utf-8")
 

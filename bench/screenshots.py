@@ -183,7 +183,7 @@ REPORT_CODES = ("bridge", "insufficient_solder", "cold_joint", "solder_ball", "b
 
 
 FIELD_LOOP = Path("build/field-loop")  # written by bench/field_loop.py
-SHIPPED_VERSION = "synth-efflite0-128-v1"
+SHIPPED_VERSION = "synth-efflite0-128-v2"
 
 
 def _register_real_versions(db: object, admin: object) -> str | None:

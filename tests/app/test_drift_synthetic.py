@@ -1,8 +1,8 @@
 """The drift test: synthetic boards through the shipped model into SQLite.
 
 A reference batch, an unchanged batch (same imaging style, new seeds) and a batch
-after a camera change (defocus, see `tests/app/_drift_synth.py`) are rendered by the
-synthetic data engine, inspected by `InspectionRunner` with the shipped model and
+after a camera swap (defocus + gain, see `tests/app/_drift_synth.py`) are rendered by
+the synthetic data engine, inspected by `InspectionRunner` with the shipped model and
 charted by `DriftService.report(windows="boards")`: the unchanged window stays in
 control, the changed one alarms. The false-alarm and detection rates over many
 batches are measured by bench/bench_drift.py (docs/drift.md).
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def drift_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    """Reference (2 windows), unchanged (1) and defocused (1) batches, inspected."""
+    """Reference (2 windows), unchanged (1) and camera-swapped (1) batches."""
     # One thread: on a shared 2-core machine OpenMP spinning costs more than it gains.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -45,7 +45,9 @@ def drift_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
             # Seeds whose fiducials register at this size (701 does not).
             ("ref", range(702, 702 + 2 * BOARDS), "none"),
             ("same", range(712, 712 + BOARDS), "none"),
-            ("defocus", range(717, 717 + BOARDS), "defocus"),
+            # Defocus alone moves the removal-trained shipped model (v2) too little
+            # for 5 boards (review band 58 % -> 71 %); defocus + gain: 96 %.
+            ("camera", range(717, 717 + BOARDS), "camera"),
         ]
         for tag, seeds, change in batches:
             for path in render_batch(tmp / tag, seeds, change=change, tag=tag):
