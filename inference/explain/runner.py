@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -501,3 +501,25 @@ def config_from_overrides(
             msg = f"--config {key}={text!r}: {exc}"
             raise ExplainError(msg) from exc
     return cfg.replace(**changes) if changes else cfg
+
+
+def review_target(
+    cfg: ExplainConfig, overrides: Iterable[str], t_lo: float
+) -> ExplainConfig:
+    """The station's explainer target: "where is the possible defect?".
+
+    The station explains possibly defective joints, most of which score below 0.5.
+    Explaining their *decision* would ask which removal makes a good joint look
+    defective; algorithms.md §1.3 gives review joints the ``defect`` target instead:
+    the smallest region whose removal brings P(defect) below ``t_lo``, i.e. what
+    keeps the joint out of the automatic pass. Explicit ``target`` or
+    ``defect_target_p`` overrides win.
+    """
+    keys = {o.split("=", 1)[0].strip() for o in overrides}
+    if "target" in keys:
+        return cfg
+    if "defect_target_p" in keys:
+        return cfg.replace(target="defect")
+    if not 0.0 < t_lo < 1.0:  # a degenerate band: keep the config's threshold
+        return cfg.replace(target="defect")
+    return cfg.replace(target="defect", defect_target_p=float(t_lo))

@@ -285,3 +285,18 @@ def test_decompression_bomb_fails_only_that_file(tmp_path, em, dataset, monkeypa
     run = explain_files(em, [big, dataset[0].path], tmp_path / "out", cfg=CFG)
     assert "bomb.png" in run.items[0]["error"]
     assert "error" not in run.items[1]
+
+
+def test_review_target_asks_where_the_possible_defect_is() -> None:
+    from inference.explain.runner import review_target
+
+    base = ExplainConfig()
+    station = review_target(base, [], t_lo=0.035)
+    assert (station.target, station.defect_target_p) == ("defect", 0.035)
+    # explicit overrides win; a degenerate band keeps the configured threshold
+    assert review_target(base, ["target=decision"], 0.035).target == "decision"
+    own = review_target(
+        base.replace(defect_target_p=0.2), ["defect_target_p=0.2"], 0.035
+    )
+    assert (own.target, own.defect_target_p) == ("defect", 0.2)
+    assert review_target(base, [], t_lo=0.0).defect_target_p == base.defect_target_p
