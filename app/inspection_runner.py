@@ -241,7 +241,7 @@ class InspectionRunner:
             from inference.explain.runner import (
                 Explainer,
                 config_from_overrides,
-                review_target,
+                station_config,
                 wrap_model,
             )
 
@@ -253,7 +253,7 @@ class InspectionRunner:
                 info={"folder": str(loaded.folder), "version": card.version},
             )
             cfg = config_from_overrides(list(explain_overrides), fast=fast_explain)
-            cfg = review_target(cfg, explain_overrides, classifier.t_lo)
+            cfg = station_config(cfg, explain_overrides, classifier.t_lo)
             cache = ExplanationCache(cache_dir) if cache_dir is not None else None
             # The explainer's search forwards follow the classifier's runtime
             # ("auto" checks the export against torch and falls back with a log).

@@ -503,19 +503,29 @@ def config_from_overrides(
     return cfg.replace(**changes) if changes else cfg
 
 
-def review_target(
+#: IG steps of the station's display heat map: the critical regions do not use IG
+#: (same regions as with 32 steps on 40 of 40 review joints of the demo boards) and the
+#: completeness error stays small (median 3 %, 90th percentile 9 %, against 0.6 / 2 %
+#: with 32), while the explanation takes about a quarter less time.
+STATION_IG_STEPS = 8
+
+
+def station_config(
     cfg: ExplainConfig, overrides: Iterable[str], t_lo: float
 ) -> ExplainConfig:
-    """The station's explainer target: "where is the possible defect?".
+    """The station's explainer knobs: "where is the possible defect?", quickly.
 
     The station explains possibly defective joints, most of which score below 0.5.
     Explaining their *decision* would ask which removal makes a good joint look
     defective; algorithms.md §1.3 gives review joints the ``defect`` target instead:
     the smallest region whose removal brings P(defect) below ``t_lo``, i.e. what
-    keeps the joint out of the automatic pass. Explicit ``target`` or
-    ``defect_target_p`` overrides win.
+    keeps the joint out of the automatic pass. The display heat map uses
+    ``STATION_IG_STEPS`` integration steps. Explicit ``target``,
+    ``defect_target_p`` or ``ig_steps`` overrides win.
     """
     keys = {o.split("=", 1)[0].strip() for o in overrides}
+    if "ig_steps" not in keys:
+        cfg = cfg.replace(ig_steps=min(cfg.ig_steps, STATION_IG_STEPS))
     if "target" in keys:
         return cfg
     if "defect_target_p" in keys:

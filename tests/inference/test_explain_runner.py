@@ -287,16 +287,21 @@ def test_decompression_bomb_fails_only_that_file(tmp_path, em, dataset, monkeypa
     assert "error" not in run.items[1]
 
 
-def test_review_target_asks_where_the_possible_defect_is() -> None:
-    from inference.explain.runner import review_target
+def test_station_config_asks_where_the_possible_defect_is() -> None:
+    from inference.explain.runner import STATION_IG_STEPS, station_config
 
     base = ExplainConfig()
-    station = review_target(base, [], t_lo=0.035)
+    station = station_config(base, [], t_lo=0.035)
     assert (station.target, station.defect_target_p) == ("defect", 0.035)
+    assert station.ig_steps == STATION_IG_STEPS == 8
     # explicit overrides win; a degenerate band keeps the configured threshold
-    assert review_target(base, ["target=decision"], 0.035).target == "decision"
-    own = review_target(
-        base.replace(defect_target_p=0.2), ["defect_target_p=0.2"], 0.035
+    assert station_config(base, ["target=decision"], 0.035).target == "decision"
+    own = station_config(
+        base.replace(defect_target_p=0.2, ig_steps=32),
+        ["defect_target_p=0.2", "ig_steps=32"],
+        0.035,
     )
-    assert (own.target, own.defect_target_p) == ("defect", 0.2)
-    assert review_target(base, [], t_lo=0.0).defect_target_p == base.defect_target_p
+    assert (own.target, own.defect_target_p, own.ig_steps) == ("defect", 0.2, 32)
+    assert station_config(base, [], t_lo=0.0).defect_target_p == base.defect_target_p
+    # --fast's 16 steps are not raised
+    assert station_config(base.replace(ig_steps=4), [], 0.035).ig_steps == 4
