@@ -252,8 +252,9 @@ class InspectionRunner:
                 temperature=card.temperature,
                 info={"folder": str(loaded.folder), "version": card.version},
             )
-            cfg = config_from_overrides(list(explain_overrides), fast=fast_explain)
-            cfg = station_config(cfg, explain_overrides, classifier.t_lo)
+            overrides = list(explain_overrides)  # read twice: a generator would empty
+            cfg = config_from_overrides(overrides, fast=fast_explain)
+            cfg = station_config(cfg, overrides, classifier.t_lo)
             cache = ExplanationCache(cache_dir) if cache_dir is not None else None
             # The explainer's search forwards follow the classifier's runtime
             # ("auto" checks the export against torch and falls back with a log).
